@@ -1,0 +1,57 @@
+"""What a storage backend must do. Backends move bytes; they know nothing of envelopes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Backend(Protocol):
+    """Bytes-in, bytes-out storage with the few atomic operations generations need.
+
+    Every method may raise; the `Cache` in front turns any failure into a miss or a
+    skipped write, so a backend does not need to be defensive.
+    """
+
+    name: str
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Values of the keys, None where absent, in one round trip."""
+        ...
+
+    async def set(self, key: str, value: bytes, ttl_ms: int) -> None: ...
+
+    async def set_if_current(
+        self, key: str, value: bytes, ttl_ms: int, generations: Sequence[tuple[str, bytes]]
+    ) -> bool:
+        """Store only if every generation key still holds the given token, atomically.
+
+        This is what closes the late-set race: a reader that loaded before a write
+        committed holds the token the write has since deleted, so its store is refused.
+        """
+        ...
+
+    async def ensure_generations(
+        self, keys: Sequence[str], proposed: Sequence[bytes], ttl_ms: int
+    ) -> list[bytes]:
+        """Create each missing generation key with the proposed token (SET NX).
+
+        Returns the token each key holds afterwards.
+        """
+        ...
+
+    async def delete(self, keys: Sequence[str]) -> int:
+        """Remove keys; returns how many existed. Deleting works even when Redis is full."""
+        ...
+
+    async def delete_matching(self, pattern: str) -> int:
+        """Remove every key matching a glob pattern, incrementally (SCAN, never KEYS)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def describe(self) -> dict[str, object]:
+        """Facts for a status page (never a password)."""
+        ...

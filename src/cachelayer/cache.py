@@ -1,0 +1,361 @@
+"""The cache service: the original operations, plus generation-checked read-through.
+
+How an entry stays correct:
+
+* An `Entry` names its key and the generation keys it depends on (e.g. "the agents
+  list of organization X"). Generation keys hold random tokens. An entry is stored with
+  the tokens its loader saw, and is a hit only while every generation key still holds
+  them. Invalidating is deleting generation keys: O(1) whatever the number of cached
+  keys, no KEYS, no SCAN, and it works even when Redis is out of memory.
+* A load first makes sure every generation key exists (SET NX), reads the database,
+  then stores only if the tokens are still current (one Lua script). A write that
+  commits and invalidates while a slow reader is loading makes that reader's late store
+  fail: the late-set race cannot leave stale data behind.
+* Concurrent misses of one key in this process run one load (`SingleFlight`).
+* Every backend call has a deadline; failures open a breaker; while it is open nothing
+  is read from or written to the backend, so requests pay nothing for a dead Redis. The
+  breaker closes only after a probe answers and the recovery hooks (e.g. re-applying
+  invalidations that could not be delivered) have run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+import orjson
+
+from cachelayer.backends.base import Backend
+from cachelayer.breaker import CircuitBreaker, RecoveryHook
+from cachelayer.envelope import TOKEN_SIZE, Codec, open_envelope, payload_digest, seal
+from cachelayer.keys import KeySpace
+from cachelayer.logs import RateLimitedLogger
+from cachelayer.singleflight import SingleFlight
+from cachelayer.stats import CacheStats
+
+logger = logging.getLogger("cachelayer")
+
+T = TypeVar("T")
+
+
+class _Missing(enum.Enum):
+    MISSING = "MISSING"
+
+
+MISSING: Final = _Missing.MISSING
+"""What `Cache.get` returns for an absent key: None, 0, [] and False are values."""
+
+
+class CacheStatus(enum.StrEnum):
+    HIT = "HIT"
+    MISS = "MISS"  # loaded, and stored unless refused
+    BYPASS = "BYPASS"  # the backend was not used (breaker open, or it failed)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One cacheable thing: its key, the generation keys it depends on, its TTL."""
+
+    key: str
+    generations: tuple[str, ...] = ()
+    ttl: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    payload: bytes
+    etag: str
+    status: CacheStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NoStore:
+    """A loader result to return but not to cache (e.g. built from a failed source)."""
+
+    payload: bytes
+
+
+Loader = Callable[[], Awaitable[bytes | NoStore]]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    hit: Cached | None
+    tokens: tuple[bytes | None, ...]  # the entry's generation tokens as read
+    also: tuple[bytes | None, ...]  # the extra keys asked for, as read
+
+
+class CacheUnavailable(Exception):
+    """The backend was skipped or failed; callers fall back to the source."""
+
+
+def _new_token() -> bytes:
+    return secrets.token_hex(TOKEN_SIZE // 2).encode()
+
+
+class Cache:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        prefix: str = "cache",
+        timeout: float = 0.25,
+        breaker_threshold: int = 3,
+        generation_ttl: float = 86400.0,
+        warning_interval: float = 10.0,
+    ) -> None:
+        self.backend = backend
+        self.keys = KeySpace(prefix)
+        self.timeout = timeout
+        self.generation_ttl_ms = int(generation_ttl * 1000)
+        self.breaker = CircuitBreaker(
+            self._probe, threshold=breaker_threshold, probe_timeout=max(timeout, 0.5)
+        )
+        self.counters = CacheStats()
+        self._flights: SingleFlight[Cached] = SingleFlight()
+        self._warn = RateLimitedLogger(logger, warning_interval)
+
+    # -- life cycle ---------------------------------------------------------------
+
+    def add_recovery_hook(self, hook: RecoveryHook) -> None:
+        """Run hook after the backend comes back, before anything is read from it."""
+        self.breaker.add_recovery_hook(hook)
+
+    async def start(self) -> None:
+        """Probe the backend and run the recovery hooks once, as after an outage.
+
+        Whatever could not be invalidated before a restart is reconciled before the
+        first read; if the backend is down, the breaker opens and keeps probing.
+        """
+        self.breaker.open(quiet=True)
+        await self.breaker.try_recover()
+
+    async def close(self) -> None:
+        await self.breaker.close()
+        await self.backend.close()
+
+    async def _probe(self) -> None:
+        await self.backend.ping()
+
+    def is_enabled(self) -> bool:
+        return self.breaker.is_closed
+
+    # -- the guarded call ---------------------------------------------------------
+
+    async def _call(
+        self, operation: str, call: Callable[[], Awaitable[T]], force: bool = False
+    ) -> T:
+        if not (force or self.breaker.is_closed):
+            self.counters.bypassed += 1
+            raise CacheUnavailable(operation)
+        try:
+            async with asyncio.timeout(self.timeout):
+                result = await call()
+        except Exception as exc:
+            self.counters.errors += 1
+            self.breaker.record_failure()
+            self._warn.warning(operation, "Cache %s failed: %r", operation.upper(), exc)
+            raise CacheUnavailable(operation) from exc
+        self.breaker.record_success()
+        return result
+
+    # -- generation-checked read-through --------------------------------------------
+
+    async def lookup(self, entry: Entry, also: Sequence[str] = ()) -> Lookup:
+        """Read an entry, its generation tokens and any extra keys in one round trip."""
+        keys = [entry.key, *entry.generations, *also]
+        values = await self._call("get", lambda: self.backend.get_many(keys))
+        split = 1 + len(entry.generations)
+        tokens = tuple(values[1:split])
+        hit = self._verify(values[0], tokens)
+        if hit is None:
+            self.counters.misses += 1
+            logger.debug("Cache MISS", extra={"cache_key": entry.key})
+        else:
+            self.counters.hits += 1
+            logger.debug("Cache HIT", extra={"cache_key": entry.key})
+        return Lookup(hit, tokens, tuple(values[split:]))
+
+    def _verify(self, raw: bytes | None, tokens: tuple[bytes | None, ...]) -> Cached | None:
+        if raw is None:
+            return None
+        envelope = open_envelope(raw)
+        if envelope is None:
+            self.counters.unreadable += 1
+            return None
+        if envelope.tokens != tokens:
+            return None  # a generation changed (or expired) since it was stored
+        return Cached(envelope.payload, envelope.etag, CacheStatus.HIT)
+
+    async def get_or_load(self, entry: Entry, loader: Loader) -> Cached:
+        """The entry's bytes from the cache, or from loader (once per key at a time)."""
+        try:
+            found = await self.lookup(entry)
+        except CacheUnavailable:
+            return await self._load_without_cache(loader)
+        if found.hit is not None:
+            return found.hit
+        cached, led = await self._flights.run(entry.key, lambda: self._fill(entry, loader))
+        if not led:
+            self.counters.coalesced += 1
+        return cached
+
+    async def _fill(self, entry: Entry, loader: Loader) -> Cached:
+        try:
+            # Another flight may have stored it since this request's lookup.
+            again = await self._call(
+                "get", lambda: self.backend.get_many([entry.key, *entry.generations])
+            )
+            hit = self._verify(again[0], tuple(again[1:]))
+            if hit is not None:
+                return hit
+            tokens = await self._ensure_generations(entry, tuple(again[1:]))
+        except CacheUnavailable:
+            return await self._load_without_cache(loader)
+        result = await self._load(loader)
+        if isinstance(result, NoStore):
+            self.counters.not_stored += 1
+            return Cached(
+                result.payload, f'"{payload_digest(result.payload).hex()}"', CacheStatus.MISS
+            )
+        digest = payload_digest(result)
+        stored = seal(result, Codec.RAW, tokens, digest)
+        await self._store(entry, stored, tokens)
+        return Cached(result, f'"{digest.hex()}"', CacheStatus.MISS)
+
+    async def _load(self, loader: Loader) -> bytes | NoStore:
+        self.counters.loads += 1
+        return await loader()
+
+    async def _load_without_cache(self, loader: Loader) -> Cached:
+        result = await self._load(loader)
+        payload = result.payload if isinstance(result, NoStore) else result
+        return Cached(payload, f'"{payload_digest(payload).hex()}"', CacheStatus.BYPASS)
+
+    async def _ensure_generations(
+        self, entry: Entry, seen: tuple[bytes | None, ...]
+    ) -> tuple[bytes, ...]:
+        missing = [i for i, token in enumerate(seen) if token is None]
+        if not missing:
+            return tuple(token for token in seen if token is not None)
+        keys = [entry.generations[i] for i in missing]
+        proposed = [_new_token() for _ in missing]
+        created = await self._call(
+            "generation",
+            lambda: self.backend.ensure_generations(keys, proposed, self.generation_ttl_ms),
+        )
+        tokens = list(seen)
+        for index, token in zip(missing, created, strict=True):
+            tokens[index] = token
+        return tuple(token for token in tokens if token is not None)
+
+    async def _store(self, entry: Entry, stored: bytes, tokens: tuple[bytes, ...]) -> None:
+        generations = list(zip(entry.generations, tokens, strict=True))
+        ttl_ms = int(entry.ttl * 1000)
+        try:
+            accepted = await self._call(
+                "set",
+                lambda: self.backend.set_if_current(entry.key, stored, ttl_ms, generations),
+            )
+        except CacheUnavailable:
+            return
+        if accepted:
+            self.counters.stores += 1
+        else:
+            self.counters.stores_refused += 1
+            logger.debug(
+                "Cache SET refused: invalidated while loading", extra={"cache_key": entry.key}
+            )
+
+    async def ensure_generations(self, keys: Sequence[str]) -> tuple[bytes, ...]:
+        """The current tokens of generation keys, creating the missing ones."""
+        return await self._ensure_generations(Entry("", tuple(keys)), (None,) * len(keys))
+
+    async def invalidate_generations(self, keys: Sequence[str], *, force: bool = False) -> bool:
+        """Invalidate every entry that depends on these generation keys.
+
+        Returns False when the backend could not be reached; the caller must keep the
+        invalidation and deliver it later (the breaker is open by then, so nothing is
+        read from the backend until the recovery hooks have delivered it). ``force``
+        sends it even while the breaker is open: that is what recovery hooks use.
+        """
+        if not keys:
+            return True
+        try:
+            await self._call("invalidate", lambda: self.backend.delete(keys), force=force)
+        except CacheUnavailable:
+            self.counters.invalidation_failures += 1
+            self.breaker.open()
+            return False
+        self.counters.invalidations += 1
+        return True
+
+    # -- the original service's operations ----------------------------------------------
+
+    async def get(self, key: str) -> Any:
+        """The value stored under key, or MISSING. Falsy values are values."""
+        try:
+            values = await self._call("get", lambda: self.backend.get_many([self.keys.plain(key)]))
+        except CacheUnavailable:
+            return MISSING
+        envelope = open_envelope(values[0]) if values[0] is not None else None
+        if envelope is None:
+            self.counters.misses += 1
+            return MISSING
+        self.counters.hits += 1
+        if envelope.codec is Codec.JSON:
+            return orjson.loads(envelope.payload)
+        return envelope.payload
+
+    async def set(self, key: str, value: Any, ttl: float = 300.0) -> bool:
+        """Store a JSON-encodable value (or bytes, kept as is) for ttl seconds."""
+        if isinstance(value, bytes):
+            stored = seal(value, Codec.RAW)
+        else:
+            stored = seal(orjson.dumps(value), Codec.JSON)
+        full_key = self.keys.plain(key)
+        try:
+            await self._call("set", lambda: self.backend.set(full_key, stored, int(ttl * 1000)))
+        except CacheUnavailable:
+            return False
+        self.counters.stores += 1
+        return True
+
+    async def delete(self, *keys: str) -> int:
+        full_keys = [self.keys.plain(key) for key in keys]
+        try:
+            return await self._call("delete", lambda: self.backend.delete(full_keys))
+        except CacheUnavailable:
+            return 0
+
+    async def invalidate(self, pattern: str) -> int:
+        """Delete every key of this cache matching a glob, with SCAN + UNLINK.
+
+        For operators and the original API; request paths invalidate by generation.
+        Only keys under this cache's prefix can match.
+        """
+        return await self._delete_matching(self.keys.pattern(pattern))
+
+    async def clear(self) -> int:
+        """Delete this cache's keys, and nothing else in a shared Redis."""
+        return await self._delete_matching(self.keys.pattern("*"))
+
+    async def _delete_matching(self, pattern: str) -> int:
+        # A SCAN over a big keyspace outlives a request deadline: no per-call timeout.
+        if not self.breaker.is_closed:
+            raise CacheUnavailable("invalidate")
+        return await self.backend.delete_matching(pattern)
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "enabled": self.is_enabled(),
+            "breaker": self.breaker.state.value,
+            "hitRatio": round(self.counters.hit_ratio, 4),
+            **self.backend.describe(),
+            **self.counters.as_dict(),
+        }

@@ -1,0 +1,84 @@
+"""The bytes stored under a cache key: a small fixed header, then the payload untouched.
+
+Header (big-endian): magic ``b"CL"``, format version, codec, creation time in ms, a
+16-byte digest of the payload (the ETag, so a hit never hashes), the number of
+generation tokens the entry was stored under, then those tokens. The payload follows as
+is, so a hit can send it without decoding. Anything that does not parse, or carries
+another format version, is a miss and never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+
+MAGIC = b"CL"
+FORMAT_VERSION = 1
+TOKEN_SIZE = 16
+DIGEST_SIZE = 16
+_HEADER = struct.Struct(">2sBBQ16sB")
+
+
+class Codec(IntEnum):
+    """How the payload is to be read back by `Cache.get`."""
+
+    RAW = 0
+    JSON = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    payload: bytes
+    codec: Codec
+    created_ms: int
+    digest: bytes
+    tokens: tuple[bytes, ...]
+
+    @property
+    def etag(self) -> str:
+        """A strong ETag derived from the payload only: the same in every process."""
+        return f'"{self.digest.hex()}"'
+
+
+def payload_digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=DIGEST_SIZE).digest()
+
+
+def seal(
+    payload: bytes,
+    codec: Codec = Codec.RAW,
+    tokens: tuple[bytes, ...] = (),
+    digest: bytes | None = None,
+) -> bytes:
+    """Wrap a payload for storage under the given generation tokens."""
+    if any(len(token) != TOKEN_SIZE for token in tokens):
+        raise ValueError(f"generation tokens are {TOKEN_SIZE} bytes")
+    if len(tokens) > 255:
+        raise ValueError("at most 255 generation tokens per entry")
+    header = _HEADER.pack(
+        MAGIC,
+        FORMAT_VERSION,
+        codec,
+        int(time.time() * 1000),
+        digest or payload_digest(payload),
+        len(tokens),
+    )
+    return b"".join((header, *tokens, payload))
+
+
+def open_envelope(raw: bytes) -> Envelope | None:
+    """Read a stored value; None when it is not an envelope this version can read."""
+    if len(raw) < _HEADER.size:
+        return None
+    magic, version, codec, created_ms, digest, count = _HEADER.unpack_from(raw)
+    if magic != MAGIC or version != FORMAT_VERSION or codec not in Codec._value2member_map_:
+        return None
+    start = _HEADER.size
+    end = start + count * TOKEN_SIZE
+    if len(raw) < end:
+        return None
+    tokens = tuple(raw[i : i + TOKEN_SIZE] for i in range(start, end, TOKEN_SIZE))
+    return Envelope(raw[end:], Codec(codec), created_ms, digest, tokens)

@@ -1,0 +1,120 @@
+"""Building cache keys that cannot collide, cannot be steered, and stay on one slot.
+
+A key is ``{prefix}:{{{tag}}}:{part}:{part}...``. The tag in braces is a Redis Cluster
+hash tag, so that everything under one tag (one organization, say) lives on one slot
+and can be read and invalidated together. Parts are either plain safe words or a digest:
+user input (search text, ids from the URL) never reaches a key verbatim, so glob
+characters, separators and braces in it cannot match or collide with another key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+_SAFE_PART = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_SAFE_PREFIX = re.compile(r"[A-Za-z0-9_\-]{1,32}")
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def escape_glob(text: str) -> str:
+    """Escape Redis glob metacharacters so that text matches only itself."""
+    return _GLOB_SPECIAL.sub(r"\\\1", text)
+
+
+def digest(value: Any) -> str:
+    """A short stable digest of any JSON-encodable value (mapping keys sorted)."""
+    encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def canonical_params(params: Mapping[str, Any]) -> str:
+    """The digest of request parameters: order-free, so equal parameters share a key."""
+    return digest(dict(params))
+
+
+def safe_part(value: str) -> str:
+    """Keep a plain word as is (readable keys); anything else becomes its digest."""
+    if _SAFE_PART.fullmatch(value):
+        return value
+    return "h" + digest(value)
+
+
+class KeySpace:
+    """All the keys of one program in a shared Redis: they start with ``prefix:``."""
+
+    def __init__(self, prefix: str) -> None:
+        if not _SAFE_PREFIX.fullmatch(prefix):
+            raise ValueError("a key prefix is 1-32 characters of [A-Za-z0-9_-]")
+        self.prefix = prefix
+
+    def key(self, tag: str, *parts: str) -> str:
+        """A key under a hash tag, e.g. key("org-1", "agents", "list", digest)."""
+        rest = ":".join(safe_part(part) for part in parts)
+        return f"{self.prefix}:{{{safe_part(tag)}}}:{rest}"
+
+    def plain(self, name: str) -> str:
+        """A caller-chosen key (the original API's get/set) inside this key space."""
+        return f"{self.prefix}:{name}"
+
+    def pattern(self, pattern: str = "*") -> str:
+        """A SCAN pattern confined to this key space."""
+        return f"{self.prefix}:{pattern}"
+
+    def tag_pattern(self, tag: str) -> str:
+        """Every key under one hash tag."""
+        return f"{escape_glob(self.prefix)}:{{{escape_glob(safe_part(tag))}}}:*"
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a Redis glob (``*``, ``?``, ``[...]``, backslash escapes) to a regex.
+
+    Python's fnmatch has no backslash escapes, so the memory backend would read an
+    escaped pattern differently from Redis; this follows Redis's rules instead.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char == "[":
+            body, i = _bracket(pattern, i + 1)
+            out.append(body)
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _bracket(pattern: str, start: int) -> tuple[str, int]:
+    """Translate a ``[...]`` class starting after its ``[``; returns (regex, index of ``]``)."""
+    parts: list[str] = []
+    i = start
+    if i < len(pattern) and pattern[i] == "^":
+        parts.append("^")
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+        elif char == "-" and parts and i + 1 < len(pattern) and pattern[i + 1] != "]":
+            parts.append("-")
+            i += 1
+        else:
+            parts.append(re.escape(char))
+            i += 1
+    if not parts or parts == ["^"]:
+        return "(?!)", i  # an empty class matches nothing
+    return "[" + "".join(parts) + "]", i
