@@ -1,19 +1,22 @@
-"""The `agenthub` command: serve, migrate, demo-data, token."""
+"""The `agenthub` command: serve, migrate, demo-data, token, cache."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
+import orjson
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agenthub import demo, migrations
+from agenthub import benchdata, demo, migrations
+from agenthub.caching import Caching
 from agenthub.config import Settings
 from agenthub.db import create_engine, create_sessionmaker
 from agenthub.main import create_app
@@ -29,6 +32,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+cache_app = typer.Typer(help="The cache: stats and operator flushes.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
 
 T = TypeVar("T")
 
@@ -104,13 +109,62 @@ def demo_data(
     _migrate(settings)
     if profile is demo.Profile.bench:
         try:
-            _run_with_session(settings, lambda s: demo.load(s, profile))
-        except NotImplementedError as exc:
+            counts = asyncio.run(benchdata.load_bench_profile(settings.database_url))
+        except benchdata.BenchDataError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
+        typer.echo(benchdata.describe_bench_profile(counts))
         return
     summary = _run_with_session(settings, lambda s: demo.prepare_demo(s, settings.PORT))
     _print_demo(summary, f"http://{settings.HOST}:{settings.PORT}")
+
+
+def _with_cache(settings: Settings, work: Callable[[Caching], Awaitable[T]]) -> T:
+    _migrate(settings)  # starting the cache delivers pending invalidations from the outbox
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        caching = Caching.build(settings, create_sessionmaker(engine))
+        try:
+            await caching.cache.start()
+            if not caching.cache.is_enabled():
+                typer.echo("error: the cache backend does not answer", err=True)
+                raise typer.Exit(1)
+            return await work(caching)
+        finally:
+            await caching.cache.close()
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@cache_app.command("stats")
+def cache_stats() -> None:
+    """Show the cache backend and its state (JSON)."""
+
+    async def stats(caching: Caching) -> dict[str, object]:
+        return caching.cache.stats()
+
+    typer.echo(orjson.dumps(_with_cache(Settings(), stats), option=orjson.OPT_INDENT_2))
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every key under CACHE_PREFIX (SCAN + UNLINK; other keys are left alone)."""
+    removed = _with_cache(Settings(), lambda caching: caching.cache.clear())
+    typer.echo(f"removed {removed} keys")
+
+
+@cache_app.command("flush-org")
+def cache_flush_org(
+    organization_id: Annotated[uuid.UUID, typer.Argument(help="The organization's id.")],
+) -> None:
+    """Delete every cached key of one organization (SCAN + UNLINK on its hash tag)."""
+
+    async def flush(caching: Caching) -> int:
+        return await caching.cache.invalidate(caching.keys.org_pattern(organization_id))
+
+    typer.echo(f"removed {_with_cache(Settings(), flush)} keys")
 
 
 @token_app.command("create")

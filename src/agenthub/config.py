@@ -22,6 +22,19 @@ class Settings(BaseSettings):
     REDIS_PORT: int = 6379
     REDIS_PASSWORD: str | None = None
 
+    # Keys start with "<CACHE_PREFIX>:"; clear() and flushes touch nothing else in Redis.
+    CACHE_PREFIX: str = Field("agenthub", pattern=r"^[A-Za-z0-9_\-]{1,32}$")
+    # Off: every read goes to the database (for comparisons; not for production).
+    CACHE_ENABLED: bool = True
+    # Deadline of each Redis call; a slower answer is a miss.
+    CACHE_TIMEOUT_MS: int = Field(250, ge=1, le=10_000)
+    # Consecutive Redis failures that open the breaker (requests then skip Redis).
+    CACHE_BREAKER_THRESHOLD: int = Field(3, ge=1, le=1000)
+    # Bound of the in-process cache used when no Redis is configured.
+    CACHE_MEMORY_MAX_BYTES: int = Field(64 * 1024 * 1024, ge=1024)
+    # How often each instance delivers invalidations another instance could not.
+    CACHE_OUTBOX_POLL_SECONDS: float = Field(1.0, gt=0, le=3600)
+
     HOST: str = "127.0.0.1"
     PORT: int = Field(8000, ge=1, le=65535)
     LOG_LEVEL: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"

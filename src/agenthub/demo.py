@@ -80,10 +80,7 @@ async def prepare_demo(session: AsyncSession, port: int) -> DemoSummary:
 
 async def load(session: AsyncSession, profile: Profile, port: int = 8000) -> None:
     if profile is Profile.bench:
-        raise NotImplementedError(
-            "the bench profile (100 organizations, 50,000 agents, 1,000,000 runs) needs the "
-            "bulk loader, which is not written yet; use --profile small"
-        )
+        raise ValueError("the bench profile is bulk-loaded by agenthub.benchdata")
     await ToolService().seed(session)
     tools = await tools_repository.get_by_names(session, (e.name for e in load_catalog()))
     # In name order: tool ids are random, the choice of tools per server must not be.

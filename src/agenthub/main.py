@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -10,13 +12,18 @@ from functools import cache
 
 import httpx
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agenthub.agents.router import router as agents_router
+from agenthub.caching import Caching
 from agenthub.config import Settings
 from agenthub.db import create_engine, create_sessionmaker
 from agenthub.exceptions import PayloadTooLarge, add_exception_handlers, error_response
 from agenthub.health.router import router as health_router
+from agenthub.hitpath import CacheHitPath
+from agenthub.metrics import build_registry
+from agenthub.metrics import router as metrics_router
 from agenthub.organizations.router import router as tokens_router
 from agenthub.servers.router import router as servers_router
 from agenthub.tools.router import router as tools_router
@@ -40,11 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         # Shared by server health probes; each probe sets its own short timeout.
         app.state.http_client = httpx.AsyncClient(verify=_ssl_context(), follow_redirects=False)
-        try:
-            yield
-        finally:
-            await app.state.http_client.aclose()
-            await engine.dispose()
+        async with _cache_running(app, settings):
+            try:
+                yield
+            finally:
+                await app.state.http_client.aclose()
+        await engine.dispose()
 
     app = FastAPI(
         title="agenthub",
@@ -55,12 +63,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     add_exception_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(agents_router)
     app.include_router(servers_router)
     app.include_router(tools_router)
     app.include_router(tokens_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+    # Outermost: a cache hit is answered before anything else runs.
+    app.add_middleware(CacheHitPath, state=app.state)
     return app
+
+
+@asynccontextmanager
+async def _cache_running(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Build the cache once; deliver pending invalidations before the first read."""
+    caching = Caching.build(settings, app.state.sessionmaker) if settings.CACHE_ENABLED else None
+    app.state.caching = caching
+    if caching is None:
+        app.state.metrics_registry = CollectorRegistry()
+        yield
+        return
+    app.state.metrics_registry = build_registry(caching)
+    await caching.cache.start()
+    drain = None
+    if caching.invalidator.durable:
+        drain = asyncio.create_task(
+            caching.invalidator.drain_periodically(settings.CACHE_OUTBOX_POLL_SECONDS)
+        )
+    try:
+        yield
+    finally:
+        if drain is not None:
+            drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
+        await caching.cache.close()
 
 
 @cache

@@ -20,6 +20,7 @@ from cachelayer.cache import (
     Lookup,
     NoStore,
 )
+from cachelayer.envelope import etag_of
 from cachelayer.keys import KeySpace, canonical_params, digest, escape_glob
 from cachelayer.stats import CacheStats
 
@@ -43,5 +44,6 @@ __all__ = [
     "canonical_params",
     "digest",
     "escape_glob",
+    "etag_of",
     "reconnect_delay",
 ]

@@ -72,15 +72,18 @@ class CircuitBreaker:
         if self._failures >= self.threshold:
             self.open()
 
-    def open(self, *, quiet: bool = False) -> None:
-        """Stop using the backend until a probe and the recovery hooks succeed."""
+    def open(self, *, quiet: bool = False, probe: bool = True) -> None:
+        """Stop using the backend until a probe and the recovery hooks succeed.
+
+        With probe=False the caller runs `try_recover` itself (and opens again on failure).
+        """
         if self._state is BreakerState.CLOSED:
             self._state = BreakerState.OPEN
             self.opened_at = time.monotonic()
             self.times_opened += 1
             if not quiet:
                 logger.warning("Cache breaker open: skipping the backend until it answers")
-        if self._task is None or self._task.done():
+        if probe and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._recover())
 
     async def try_recover(self) -> bool:
@@ -106,7 +109,7 @@ class CircuitBreaker:
         while self._state is BreakerState.OPEN:
             attempt += 1
             await asyncio.sleep(self._delay(attempt))
-            if await self.try_recover():
+            if self._state is BreakerState.OPEN and await self.try_recover():
                 logger.warning("Cache breaker closed after %d probe(s): backend in use", attempt)
 
     async def close(self) -> None:

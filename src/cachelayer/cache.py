@@ -32,7 +32,15 @@ import orjson
 
 from cachelayer.backends.base import Backend
 from cachelayer.breaker import CircuitBreaker, RecoveryHook
-from cachelayer.envelope import TOKEN_SIZE, Codec, open_envelope, payload_digest, seal
+from cachelayer.envelope import (
+    TOKEN_SIZE,
+    Codec,
+    etag_of,
+    etag_of_digest,
+    open_envelope,
+    payload_digest,
+    seal,
+)
 from cachelayer.keys import KeySpace
 from cachelayer.logs import RateLimitedLogger
 from cachelayer.singleflight import SingleFlight
@@ -132,8 +140,10 @@ class Cache:
         Whatever could not be invalidated before a restart is reconciled before the
         first read; if the backend is down, the breaker opens and keeps probing.
         """
-        self.breaker.open(quiet=True)
-        await self.breaker.try_recover()
+        self.breaker.open(quiet=True, probe=False)
+        if not await self.breaker.try_recover():
+            self._warn.warning("start", "Cache backend unavailable at start: reads use the source")
+            self.breaker.open()
 
     async def close(self) -> None:
         await self.breaker.close()
@@ -220,13 +230,11 @@ class Cache:
         result = await self._load(loader)
         if isinstance(result, NoStore):
             self.counters.not_stored += 1
-            return Cached(
-                result.payload, f'"{payload_digest(result.payload).hex()}"', CacheStatus.MISS
-            )
+            return Cached(result.payload, etag_of(result.payload), CacheStatus.MISS)
         digest = payload_digest(result)
         stored = seal(result, Codec.RAW, tokens, digest)
         await self._store(entry, stored, tokens)
-        return Cached(result, f'"{digest.hex()}"', CacheStatus.MISS)
+        return Cached(result, etag_of_digest(digest), CacheStatus.MISS)
 
     async def _load(self, loader: Loader) -> bytes | NoStore:
         self.counters.loads += 1
@@ -235,7 +243,7 @@ class Cache:
     async def _load_without_cache(self, loader: Loader) -> Cached:
         result = await self._load(loader)
         payload = result.payload if isinstance(result, NoStore) else result
-        return Cached(payload, f'"{payload_digest(payload).hex()}"', CacheStatus.BYPASS)
+        return Cached(payload, etag_of(payload), CacheStatus.BYPASS)
 
     async def _ensure_generations(
         self, entry: Entry, seen: tuple[bytes | None, ...]

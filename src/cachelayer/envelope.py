@@ -39,12 +39,20 @@ class Envelope:
 
     @property
     def etag(self) -> str:
-        """A strong ETag derived from the payload only: the same in every process."""
-        return f'"{self.digest.hex()}"'
+        return etag_of_digest(self.digest)
 
 
 def payload_digest(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=DIGEST_SIZE).digest()
+
+
+def etag_of_digest(digest: bytes) -> str:
+    """A strong ETag derived from the payload only: the same in every process."""
+    return f'"{digest.hex()}"'
+
+
+def etag_of(payload: bytes) -> str:
+    return etag_of_digest(payload_digest(payload))
 
 
 def seal(

@@ -62,7 +62,9 @@ class KeySpace:
         return f"{self.prefix}:{name}"
 
     def pattern(self, pattern: str = "*") -> str:
-        """A SCAN pattern confined to this key space."""
+        """A SCAN pattern confined to this key space (patterns built here pass through)."""
+        if pattern.startswith(f"{self.prefix}:"):
+            return pattern
         return f"{self.prefix}:{pattern}"
 
     def tag_pattern(self, tag: str) -> str:

@@ -39,7 +39,7 @@ def test_migrate(sqlite_url: str) -> None:
     result = runner.invoke(app, ["migrate"])
     assert result.exit_code == 0, result.output
     rows = asyncio.run(_query(sqlite_url, "SELECT version_num FROM alembic_version"))
-    assert rows == [("0001",)]
+    assert rows == [("0002",)]
 
 
 def test_token_create_prints_a_working_secret(sqlite_url: str) -> None:
@@ -114,7 +114,35 @@ def test_demo_data_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert _snapshot(url) == snapshots[1]
 
 
-def test_bench_profile_is_not_there_yet(sqlite_url: str) -> None:
+def test_bench_profile_refuses_sqlite(sqlite_url: str) -> None:
     result = runner.invoke(app, ["demo-data", "--profile", "bench"])
     assert result.exit_code == 2
-    assert "bulk loader" in result.output
+    assert "PostgreSQL only" in result.output
+
+
+@pytest.mark.redis
+def test_cache_commands_touch_only_their_prefix(
+    sqlite_url: str, redis_server_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    monkeypatch.setenv("REDIS_URL", redis_server_url)
+    monkeypatch.setenv("CACHE_PREFIX", key_prefix)
+    client = redis.Redis.from_url(redis_server_url)
+    org = "8d2f9f40-5f5e-4a8e-9b7a-0c1d2e3f4a5b"
+    mine = [f"{key_prefix}:{{o.{org}}}:agents:list:x", f"{key_prefix}:{{o.other}}:servers:list:y"]
+    others = [f"{key_prefix}x:{{o.{org}}}:a", f"not-{key_prefix}:{{o.{org}}}:b"]
+    try:
+        for key in mine + others:
+            client.set(key, b"v")
+        stats = runner.invoke(app, ["cache", "stats"])
+        assert stats.exit_code == 0 and '"backend": "redis"' in stats.stdout, stats.output
+        flushed = runner.invoke(app, ["cache", "flush-org", org])
+        assert flushed.exit_code == 0 and "removed 1 keys" in flushed.stdout, flushed.output
+        assert client.exists(*mine) == 1
+        cleared = runner.invoke(app, ["cache", "clear"])
+        assert cleared.exit_code == 0 and "removed 1 keys" in cleared.stdout, cleared.output
+        assert client.exists(*mine) == 0 and client.exists(*others) == 2
+    finally:
+        client.delete(*mine, *others)
+        client.close()

@@ -16,6 +16,7 @@ from agenthub.agents.schemas import (
     RunPublic,
 )
 from agenthub.agents.service import AgentService
+from agenthub.caching import CachingDep, IfNoneMatch, cached_response
 from agenthub.db import SessionDep
 from agenthub.exceptions import error_responses
 from agenthub.organizations.dependencies import Member, Viewer
@@ -24,8 +25,8 @@ from agenthub.responses import json_response
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
 
-def get_agent_service() -> AgentService:
-    return AgentService()
+def get_agent_service(caching: CachingDep) -> AgentService:
+    return AgentService(caching)
 
 
 AgentServiceDep = Annotated[AgentService, Depends(get_agent_service)]
@@ -40,9 +41,11 @@ async def list_agents(
     principal: Viewer,
     session: SessionDep,
     service: AgentServiceDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """List the organization's agents, filtered, searched, sorted and paged."""
-    return json_response(await service.list_agents(session, principal.organization_id, query))
+    page = await service.list_agents(session, principal.organization_id, query)
+    return cached_response(page, if_none_match)
 
 
 @router.post("", status_code=201, response_model=AgentPublic, responses=_WRITE_ERRORS)
@@ -56,10 +59,15 @@ async def create_agent(
 
 @router.get("/{agent_id}", response_model=AgentPublic, responses=_READ_ERRORS)
 async def get_agent(
-    agent_id: uuid.UUID, principal: Viewer, session: SessionDep, service: AgentServiceDep
+    agent_id: uuid.UUID,
+    principal: Viewer,
+    session: SessionDep,
+    service: AgentServiceDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """One agent of the organization."""
-    return json_response(await service.get_agent(session, principal.organization_id, agent_id))
+    agent = await service.get_agent(session, principal.organization_id, agent_id)
+    return cached_response(agent, if_none_match)
 
 
 @router.put("/{agent_id}", response_model=AgentPublic, responses=_WRITE_ERRORS)
@@ -86,11 +94,15 @@ async def delete_agent(
 
 @router.get("/{agent_id}/stats", response_model=AgentStats, responses=_READ_ERRORS)
 async def get_agent_stats(
-    agent_id: uuid.UUID, principal: Viewer, session: SessionDep, service: AgentServiceDep
+    agent_id: uuid.UUID,
+    principal: Viewer,
+    session: SessionDep,
+    service: AgentServiceDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Run statistics of an agent: totals, success rate, average and p95 duration."""
-    data = await service.get_agent_stats(session, principal.organization_id, agent_id)
-    return json_response(data)
+    stats = await service.get_agent_stats(session, principal.organization_id, agent_id)
+    return cached_response(stats, if_none_match)
 
 
 @router.post("/{agent_id}/runs", status_code=201, response_model=RunPublic, responses=_WRITE_ERRORS)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -19,9 +20,11 @@ from agenthub.agents.schemas import (
     RunCreate,
     RunPublic,
 )
-from agenthub.db import utcnow
+from agenthub.caching import CacheKeys, Caching, commit_and_invalidate, read_through
+from agenthub.db import new_id, utcnow
 from agenthub.exceptions import Conflict, NotFound, ValidationFailed
 from agenthub.pagination import page_of
+from cachelayer import Cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,22 +34,69 @@ class AgentChange:
     agent_id: uuid.UUID
 
 
+def _invalidations(change: AgentChange) -> Callable[[CacheKeys], list[str]]:
+    """What a committed change makes stale (see the table in agenthub.caching)."""
+    org, agent = change.organization_id, change.agent_id
+
+    def keys_of(keys: CacheKeys) -> list[str]:
+        if change.kind == "agent.created":
+            return [keys.agents_list_generation(org)]
+        if change.kind == "run.recorded":
+            return [keys.agent_runs_generation(org, agent)]
+        return [keys.agents_list_generation(org), keys.agent_generation(org, agent)]
+
+    return keys_of
+
+
 class AgentService:
-    """Agents of one organization. Reads return JSON-ready data; writes commit, then
-    call `_after_commit`."""
+    """Agents of one organization. Reads go through the cache; writes commit with their
+    invalidation staged in the same transaction, then deliver it."""
+
+    def __init__(self, caching: Caching | None = None) -> None:
+        self._caching = caching
 
     async def list_agents(
+        self, session: AsyncSession, organization_id: uuid.UUID, query: AgentListQuery
+    ) -> Cached:
+        return await read_through(
+            self._caching,
+            session,
+            lambda keys: keys.agents_page(organization_id, query),
+            lambda: self.load_agents_page(session, organization_id, query),
+        )
+
+    async def get_agent(
+        self, session: AsyncSession, organization_id: uuid.UUID, agent_id: uuid.UUID
+    ) -> Cached:
+        return await read_through(
+            self._caching,
+            session,
+            lambda keys: keys.agent_details(organization_id, agent_id),
+            lambda: self.load_agent(session, organization_id, agent_id),
+        )
+
+    async def get_agent_stats(
+        self, session: AsyncSession, organization_id: uuid.UUID, agent_id: uuid.UUID
+    ) -> Cached:
+        return await read_through(
+            self._caching,
+            session,
+            lambda keys: keys.agent_stats(organization_id, agent_id),
+            lambda: self.load_agent_stats(session, organization_id, agent_id),
+        )
+
+    async def load_agents_page(
         self, session: AsyncSession, organization_id: uuid.UUID, query: AgentListQuery
     ) -> dict[str, Any]:
         agents, total = await repository.list_agents(session, organization_id, query)
         return page_of([_public(agent) for agent in agents], total, query)
 
-    async def get_agent(
+    async def load_agent(
         self, session: AsyncSession, organization_id: uuid.UUID, agent_id: uuid.UUID
     ) -> dict[str, Any]:
         return _public(await self._get(session, organization_id, agent_id))
 
-    async def get_agent_stats(
+    async def load_agent_stats(
         self, session: AsyncSession, organization_id: uuid.UUID, agent_id: uuid.UUID
     ) -> dict[str, Any]:
         agent = await self._get(session, organization_id, agent_id)
@@ -70,6 +120,7 @@ class AgentService:
         agent = repository.add_agent(
             session,
             Agent(
+                id=new_id(),
                 organization_id=organization_id,
                 server_id=data.server_id,
                 name=data.name,
@@ -79,8 +130,11 @@ class AgentService:
                 config=data.config,
             ),
         )
-        await self._commit(session, "The agent's server was deleted meanwhile; try again.")
-        await self._after_commit(AgentChange("agent.created", organization_id, agent.id))
+        await self._commit(
+            session,
+            AgentChange("agent.created", organization_id, agent.id),
+            "The agent's server was deleted meanwhile; try again.",
+        )
         return _public(agent)
 
     async def update_agent(
@@ -103,8 +157,11 @@ class AgentService:
         for field, value in changes.items():
             setattr(agent, field, value)
         agent.updated_at = utcnow()
-        await self._commit(session, "The agent's server was deleted meanwhile; try again.")
-        await self._after_commit(AgentChange("agent.updated", organization_id, agent.id))
+        await self._commit(
+            session,
+            AgentChange("agent.updated", organization_id, agent.id),
+            "The agent's server was deleted meanwhile; try again.",
+        )
         return _public(agent)
 
     async def delete_agent(
@@ -112,8 +169,9 @@ class AgentService:
     ) -> None:
         if not await repository.delete_agent(session, organization_id, agent_id):
             raise NotFound("Agent not found.")
-        await session.commit()
-        await self._after_commit(AgentChange("agent.deleted", organization_id, agent_id))
+        await self._commit(
+            session, AgentChange("agent.deleted", organization_id, agent_id), "Already deleted."
+        )
 
     async def record_run(
         self,
@@ -134,15 +192,12 @@ class AgentService:
                 tokens=data.tokens,
             ),
         )
-        await self._commit(session, "The agent was deleted meanwhile.")
-        await self._after_commit(AgentChange("run.recorded", organization_id, agent.id))
+        await self._commit(
+            session,
+            AgentChange("run.recorded", organization_id, agent.id),
+            "The agent was deleted meanwhile.",
+        )
         return RunPublic.model_validate(run).to_json_data()
-
-    async def _after_commit(self, change: AgentChange) -> None:
-        """Runs once a change is committed: the one place where caches learn of it.
-
-        Stats are documented to lag new runs by their TTL, so `run.recorded` need not
-        invalidate them."""
 
     async def _get(
         self, session: AsyncSession, organization_id: uuid.UUID, agent_id: uuid.UUID
@@ -163,9 +218,11 @@ class AgentService:
                 ],
             )
 
-    async def _commit(self, session: AsyncSession, conflict_message: str) -> None:
+    async def _commit(
+        self, session: AsyncSession, change: AgentChange, conflict_message: str
+    ) -> None:
         try:
-            await session.commit()
+            await commit_and_invalidate(self._caching, session, _invalidations(change))
         except IntegrityError as exc:
             # Only a foreign key can fail for a validated request: what it points to was
             # deleted by a concurrent request between our check and this commit.

@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
+from agenthub import invalidation
 from agenthub.agents import models as agents_models
 from agenthub.db import Base, create_engine
 from agenthub.organizations import models as organizations_models
@@ -14,7 +15,7 @@ from agenthub.servers import models as servers_models
 from agenthub.tools import models as tools_models
 
 # Imported for their tables: the metadata must know every model for autogenerate.
-_MODELS = (agents_models, organizations_models, servers_models, tools_models)
+_MODELS = (agents_models, organizations_models, servers_models, tools_models, invalidation)
 
 target_metadata = Base.metadata
 

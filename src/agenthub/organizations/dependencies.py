@@ -8,14 +8,15 @@ from typing import Annotated, Any
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agenthub.caching import CachingDep
 from agenthub.db import SessionDep
 from agenthub.exceptions import Forbidden, Unauthorized
 from agenthub.organizations.schemas import Principal, Role
 from agenthub.organizations.service import OrganizationService
 
 
-def get_organization_service() -> OrganizationService:
-    return OrganizationService()
+def get_organization_service(caching: CachingDep) -> OrganizationService:
+    return OrganizationService(caching)
 
 
 OrganizationServiceDep = Annotated[OrganizationService, Depends(get_organization_service)]
@@ -32,9 +33,11 @@ async def get_current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("Send the header 'Authorization: Bearer <token>'.")
-    principal = await service.authenticate(session, credentials.credentials.strip())
+    secret = credentials.credentials.strip()
+    principal = await service.authenticate(session, secret)
     if principal is None:
         raise Unauthorized("Unknown or revoked token.")
+    await service.remember_principal(session, secret, principal)
     return principal
 
 

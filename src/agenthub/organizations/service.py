@@ -3,11 +3,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agenthub.caching import Caching, commit_and_invalidate
 from agenthub.db import utcnow
 from agenthub.exceptions import Forbidden, NotFound
 from agenthub.organizations import repository
@@ -18,6 +18,7 @@ from agenthub.organizations.schemas import (
     TokenCreate,
     TokenPublic,
 )
+from cachelayer import CacheUnavailable
 
 TOKEN_PREFIX = "ahk_"
 # "ahk_" + 43 URL-safe characters (32 random bytes); anything far from that is not looked up.
@@ -37,15 +38,10 @@ def looks_like_token(secret: str) -> bool:
     return secret.startswith(TOKEN_PREFIX) and len(secret) <= _MAX_TOKEN_LENGTH and secret.isascii()
 
 
-@dataclass(frozen=True, slots=True)
-class TokenChange:
-    kind: Literal["token.created", "token.revoked"]
-    organization_id: uuid.UUID
-    token_id: uuid.UUID
-    token_hash: str
-
-
 class OrganizationService:
+    def __init__(self, caching: Caching | None = None) -> None:
+        self._caching = caching
+
     async def authenticate(self, session: AsyncSession, secret: str) -> Principal | None:
         if not looks_like_token(secret):
             return None
@@ -59,6 +55,30 @@ class OrganizationService:
             is_platform_admin=token.is_platform_admin,
         )
 
+    async def remember_principal(
+        self, session: AsyncSession, secret: str, principal: Principal
+    ) -> None:
+        """Let the cache hit path authenticate this token without the database.
+
+        The principal is remembered with the organization's auth generation token, read
+        before a second look at the token in a fresh transaction: a revocation committed
+        in between is either seen here or has deleted that generation already.
+        """
+        caching = self._caching
+        if caching is None or not caching.cache.is_enabled():
+            return
+        token_hash = hash_secret(secret)
+        if caching.principals.get(token_hash) is not None:
+            return
+        auth_key = caching.keys.auth_generation(principal.organization_id)
+        try:
+            (auth_token,) = await caching.cache.ensure_generations([auth_key])
+        except CacheUnavailable:
+            return
+        await session.rollback()
+        if await self.authenticate(session, secret) == principal:
+            caching.principals.put(token_hash, principal, auth_token)
+
     async def create_token(
         self, session: AsyncSession, principal: Principal, data: TokenCreate
     ) -> dict[str, Any]:
@@ -68,9 +88,6 @@ class OrganizationService:
             session, principal.organization_id, data.name, data.role, is_platform_admin=False
         )
         await session.commit()
-        await self._after_commit(
-            TokenChange("token.created", token.organization_id, token.id, token.token_hash)
-        )
         return {**TokenPublic.model_validate(token).to_json_data(), "token": secret}
 
     async def list_tokens(
@@ -93,10 +110,13 @@ class OrganizationService:
         if token.revoked_at is not None:
             return
         await repository.revoke_token(session, principal.organization_id, token_id, utcnow())
-        await session.commit()
-        await self._after_commit(
-            TokenChange("token.revoked", token.organization_id, token.id, token.token_hash)
+        # Deleting the organization's auth generation drops every process's cached
+        # principals of that organization: the revoked token fails on its next request.
+        await commit_and_invalidate(
+            self._caching, session, lambda keys: [keys.auth_generation(token.organization_id)]
         )
+        if self._caching is not None:
+            self._caching.principals.discard(token.token_hash)
 
     async def ensure_organization(
         self, session: AsyncSession, slug: str, name: str
@@ -117,11 +137,8 @@ class OrganizationService:
         is_platform_admin: bool = False,
     ) -> str:
         """Create a token without a caller (command line, demo data); return its secret."""
-        token, secret = self._add_token(session, organization_id, name, role, is_platform_admin)
+        _token, secret = self._add_token(session, organization_id, name, role, is_platform_admin)
         await session.commit()
-        await self._after_commit(
-            TokenChange("token.created", token.organization_id, token.id, token.token_hash)
-        )
         return secret
 
     def _add_token(
@@ -142,6 +159,3 @@ class OrganizationService:
             is_platform_admin=is_platform_admin,
         )
         return token, secret
-
-    async def _after_commit(self, change: TokenChange) -> None:
-        """Runs once a token change is committed: where caches of principals are told."""

@@ -6,6 +6,7 @@ from typing import Annotated, cast
 import httpx
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from agenthub.caching import CachingDep, IfNoneMatch, cached_response
 from agenthub.config import Settings
 from agenthub.db import SessionDep
 from agenthub.exceptions import error_responses
@@ -26,10 +27,10 @@ from agenthub.servers.service import ServerService
 router = APIRouter(prefix="/api/servers", tags=["servers"])
 
 
-def get_server_service(request: Request) -> ServerService:
+def get_server_service(request: Request, caching: CachingDep) -> ServerService:
     settings = cast(Settings, request.app.state.settings)
     client = cast(httpx.AsyncClient, request.app.state.http_client)
-    return ServerService(client, probe_timeout=settings.HEALTH_PROBE_TIMEOUT_SECONDS)
+    return ServerService(client, settings.HEALTH_PROBE_TIMEOUT_SECONDS, caching)
 
 
 ServerServiceDep = Annotated[ServerService, Depends(get_server_service)]
@@ -44,9 +45,11 @@ async def list_servers(
     principal: Viewer,
     session: SessionDep,
     service: ServerServiceDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """List the organization's MCP servers."""
-    return json_response(await service.list_servers(session, principal.organization_id, query))
+    page = await service.list_servers(session, principal.organization_id, query)
+    return cached_response(page, if_none_match)
 
 
 @router.post("", status_code=201, response_model=ServerPublic, responses=_WRITE_ERRORS)
@@ -90,11 +93,15 @@ async def delete_server(
 
 @router.get("/{server_id}/tools", response_model=ServerTools, responses=_READ_ERRORS)
 async def get_server_tools(
-    server_id: uuid.UUID, principal: Viewer, session: SessionDep, service: ServerServiceDep
+    server_id: uuid.UUID,
+    principal: Viewer,
+    session: SessionDep,
+    service: ServerServiceDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The catalog tools attached to a server, enabled or not."""
-    data = await service.get_server_tools(session, principal.organization_id, server_id)
-    return json_response(data)
+    tools = await service.get_server_tools(session, principal.organization_id, server_id)
+    return cached_response(tools, if_none_match)
 
 
 @router.put("/{server_id}/tools", response_model=ServerTools, responses=_WRITE_ERRORS)
@@ -112,8 +119,12 @@ async def set_server_tools(
 
 @router.get("/{server_id}/health", response_model=ServerHealth, responses=_READ_ERRORS)
 async def get_server_health(
-    server_id: uuid.UUID, principal: Viewer, session: SessionDep, service: ServerServiceDep
+    server_id: uuid.UUID,
+    principal: Viewer,
+    session: SessionDep,
+    service: ServerServiceDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Probe the server's URL over HTTP (short timeout); stdio servers answer unknown."""
-    data = await service.get_server_health(session, principal.organization_id, server_id)
-    return json_response(data)
+    health = await service.get_server_health(session, principal.organization_id, server_id)
+    return cached_response(health, if_none_match)

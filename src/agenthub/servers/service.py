@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,7 +11,8 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agenthub.db import utcnow
+from agenthub.caching import CacheKeys, Caching, commit_and_invalidate, read_through
+from agenthub.db import new_id, utcnow
 from agenthub.exceptions import Conflict, NotFound, ValidationFailed
 from agenthub.pagination import page_of
 from agenthub.servers import repository
@@ -27,6 +29,7 @@ from agenthub.servers.schemas import (
     Transport,
     check_endpoint,
 )
+from cachelayer import Cached
 
 ServerChangeKind = Literal["server.created", "server.updated", "server.deleted", "server.tools"]
 
@@ -38,15 +41,66 @@ class ServerChange:
     server_id: uuid.UUID
 
 
-class ServerService:
-    """MCP servers of one organization. Reads return JSON-ready data; writes commit,
-    then call `_after_commit`."""
+def _invalidations(change: ServerChange) -> Callable[[CacheKeys], list[str]]:
+    """What a committed change makes stale (see the table in agenthub.caching)."""
+    org, server = change.organization_id, change.server_id
 
-    def __init__(self, http_client: httpx.AsyncClient, probe_timeout: float) -> None:
+    def keys_of(keys: CacheKeys) -> list[str]:
+        if change.kind == "server.created":
+            return [keys.servers_list_generation(org)]
+        if change.kind == "server.tools":
+            return [keys.server_tools_generation(org, server)]
+        stale = [keys.servers_list_generation(org), keys.server_generation(org, server)]
+        if change.kind == "server.deleted":
+            # The database unlinked the server's agents (serverId is now null).
+            stale += [keys.agents_list_generation(org), keys.all_agents_generation(org)]
+        return stale
+
+    return keys_of
+
+
+class ServerService:
+    """MCP servers of one organization. Reads go through the cache; writes commit with
+    their invalidation staged in the same transaction, then deliver it."""
+
+    def __init__(
+        self, http_client: httpx.AsyncClient, probe_timeout: float, caching: Caching | None = None
+    ) -> None:
         self._http = http_client
         self._probe_timeout = probe_timeout
+        self._caching = caching
 
     async def list_servers(
+        self, session: AsyncSession, organization_id: uuid.UUID, query: ServerListQuery
+    ) -> Cached:
+        return await read_through(
+            self._caching,
+            session,
+            lambda keys: keys.servers_page(organization_id, query),
+            lambda: self.load_servers_page(session, organization_id, query),
+        )
+
+    async def get_server_tools(
+        self, session: AsyncSession, organization_id: uuid.UUID, server_id: uuid.UUID
+    ) -> Cached:
+        return await read_through(
+            self._caching,
+            session,
+            lambda keys: keys.server_tools(organization_id, server_id),
+            lambda: self.load_server_tools(session, organization_id, server_id),
+        )
+
+    async def get_server_health(
+        self, session: AsyncSession, organization_id: uuid.UUID, server_id: uuid.UUID
+    ) -> Cached:
+        return await read_through(
+            self._caching,
+            session,
+            lambda keys: keys.server_health(organization_id, server_id),
+            lambda: self.load_server_health(session, organization_id, server_id),
+        )
+
+    async def load_servers_page(
         self, session: AsyncSession, organization_id: uuid.UUID, query: ServerListQuery
     ) -> dict[str, Any]:
         servers, total = await repository.list_servers(session, organization_id, query)
@@ -63,6 +117,7 @@ class ServerService:
         server = repository.add_server(
             session,
             Server(
+                id=new_id(),
                 organization_id=organization_id,
                 name=data.name,
                 url=data.url,
@@ -70,8 +125,7 @@ class ServerService:
                 status=data.status.value,
             ),
         )
-        await self._commit(session)
-        await self._after_commit(ServerChange("server.created", organization_id, server.id))
+        await self._commit(session, ServerChange("server.created", organization_id, server.id))
         return _public(server)
 
     async def update_server(
@@ -97,8 +151,7 @@ class ServerService:
         for field, value in changes.items():
             setattr(server, field, value)
         server.updated_at = utcnow()
-        await self._commit(session)
-        await self._after_commit(ServerChange("server.updated", organization_id, server.id))
+        await self._commit(session, ServerChange("server.updated", organization_id, server.id))
         return _public(server)
 
     async def delete_server(
@@ -106,10 +159,9 @@ class ServerService:
     ) -> None:
         if not await repository.delete_server(session, organization_id, server_id):
             raise NotFound("Server not found.")
-        await session.commit()
-        await self._after_commit(ServerChange("server.deleted", organization_id, server_id))
+        await self._commit(session, ServerChange("server.deleted", organization_id, server_id))
 
-    async def get_server_tools(
+    async def load_server_tools(
         self, session: AsyncSession, organization_id: uuid.UUID, server_id: uuid.UUID
     ) -> dict[str, Any]:
         server = await self._get(session, organization_id, server_id)
@@ -141,11 +193,10 @@ class ServerService:
             elif setting.enabled != enabled:
                 setting.enabled = enabled
                 setting.updated_at = now
-        await self._commit(session)
-        await self._after_commit(ServerChange("server.tools", organization_id, server.id))
-        return await self.get_server_tools(session, organization_id, server.id)
+        await self._commit(session, ServerChange("server.tools", organization_id, server.id))
+        return await self.load_server_tools(session, organization_id, server.id)
 
-    async def get_server_health(
+    async def load_server_health(
         self, session: AsyncSession, organization_id: uuid.UUID, server_id: uuid.UUID
     ) -> dict[str, Any]:
         server = await self._get(session, organization_id, server_id)
@@ -191,11 +242,6 @@ class ServerService:
             error = f"{type(exc).__name__}: {exc}"[:500]
         return status, error, round((time.perf_counter() - started) * 1000, 1)
 
-    async def _after_commit(self, change: ServerChange) -> None:
-        """Runs once a change is committed: the one place where caches learn of it.
-
-        `server.deleted` also changed agents: the server's agents now have no serverId."""
-
     async def _get(
         self, session: AsyncSession, organization_id: uuid.UUID, server_id: uuid.UUID
     ) -> Server:
@@ -204,9 +250,9 @@ class ServerService:
             raise NotFound("Server not found.")
         return server
 
-    async def _commit(self, session: AsyncSession) -> None:
+    async def _commit(self, session: AsyncSession, change: ServerChange) -> None:
         try:
-            await session.commit()
+            await commit_and_invalidate(self._caching, session, _invalidations(change))
         except IntegrityError as exc:
             await session.rollback()
             raise Conflict(

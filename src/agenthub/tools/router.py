@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from agenthub.caching import CachingDep, IfNoneMatch, cached_response
 from agenthub.db import SessionDep
 from agenthub.exceptions import error_responses
 from agenthub.organizations.dependencies import PlatformAdmin, Viewer
@@ -14,8 +15,8 @@ from agenthub.tools.service import ToolService
 router = APIRouter(prefix="/api/tools", tags=["tools"])
 
 
-def get_tool_service() -> ToolService:
-    return ToolService()
+def get_tool_service(caching: CachingDep) -> ToolService:
+    return ToolService(caching)
 
 
 ToolServiceDep = Annotated[ToolService, Depends(get_tool_service)]
@@ -27,9 +28,10 @@ async def list_tool_definitions(
     _principal: Viewer,
     session: SessionDep,
     service: ToolServiceDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """List the global tool catalog, filtered by category, searched, sorted and paged."""
-    return json_response(await service.list_tool_definitions(session, query))
+    return cached_response(await service.list_tool_definitions(session, query), if_none_match)
 
 
 @router.post("/seed", response_model=SeedResult, responses=error_responses(401, 403, 409))

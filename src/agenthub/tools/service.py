@@ -1,20 +1,21 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agenthub.caching import Caching, commit_and_invalidate, read_through
 from agenthub.db import utcnow
 from agenthub.exceptions import Conflict
 from agenthub.pagination import page_of
 from agenthub.tools import repository
 from agenthub.tools.models import ToolDefinition
 from agenthub.tools.schemas import CatalogEntry, SeedResult, ToolDefinitionPublic, ToolListQuery
+from cachelayer import Cached
 
 
 @cache
@@ -24,14 +25,22 @@ def load_catalog() -> tuple[CatalogEntry, ...]:
     return tuple(CatalogEntry.model_validate(entry) for entry in orjson.loads(raw))
 
 
-@dataclass(frozen=True, slots=True)
-class ToolChange:
-    kind: Literal["tools.seeded"]
-    names: tuple[str, ...]
-
-
 class ToolService:
-    async def list_tool_definitions(
+    """The global tool catalog. Reads go through the cache; a seed that changes anything
+    invalidates the catalog generation (definitions and every server's tool list)."""
+
+    def __init__(self, caching: Caching | None = None) -> None:
+        self._caching = caching
+
+    async def list_tool_definitions(self, session: AsyncSession, query: ToolListQuery) -> Cached:
+        return await read_through(
+            self._caching,
+            session,
+            lambda keys: keys.tool_definitions_page(query),
+            lambda: self.load_tool_definitions(session, query),
+        )
+
+    async def load_tool_definitions(
         self, session: AsyncSession, query: ToolListQuery
     ) -> dict[str, Any]:
         tools, total = await repository.list_definitions(session, query)
@@ -67,24 +76,22 @@ class ToolService:
                 tool.updated_at = now
                 updated.append(entry.name)
         repository.add_definitions(session, created)
+        changed = tuple(tool.name for tool in created) + tuple(updated)
         try:
-            await session.commit()
+            await commit_and_invalidate(
+                self._caching,
+                session,
+                lambda keys: [keys.tool_catalog_generation()] if changed else [],
+            )
         except IntegrityError as exc:
             await session.rollback()
             raise Conflict("Another seed ran at the same time; run it again.") from exc
-        changed = tuple(tool.name for tool in created) + tuple(updated)
-        if changed:
-            await self._after_commit(ToolChange("tools.seeded", changed))
         return SeedResult(
             created=len(created),
             updated=len(updated),
             unchanged=len(catalog) - len(changed),
             total=len(catalog),
         ).to_json_data()
-
-    async def _after_commit(self, change: ToolChange) -> None:
-        """Runs once tool definitions changed and were committed: where caches learn of it
-        (definition lists, and server tool lists, which show tool names and categories)."""
 
 
 def _differs(tool: ToolDefinition, entry: CatalogEntry) -> bool:

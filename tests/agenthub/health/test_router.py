@@ -12,7 +12,10 @@ async def test_health_needs_no_token(client: httpx.AsyncClient) -> None:
 
 
 async def test_ready_when_the_database_answers(client: httpx.AsyncClient) -> None:
-    assert expect(await client.get("/ready"), 200) == {"status": "ready", "database": "ok"}
+    ready = expect(await client.get("/ready"), 200)
+    assert (ready["status"], ready["database"]) == ("ready", "ok")
+    assert ready["cache"]["backend"] == "memory"
+    assert (ready["cache"]["enabled"], ready["cache"]["breaker"]) == (True, "closed")
 
 
 async def test_not_ready_without_a_database(tmp_path: object) -> None:

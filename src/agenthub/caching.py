@@ -1,0 +1,347 @@
+"""The cache of agenthub: built from settings, and the keys of every cached read.
+
+Each cached read is an `Entry`: its key, and the generation keys whose deletion
+invalidates it. Everything an organization owns sits under the hash tag of that
+organization, so a hit reads the entry, its generations and the organization's auth
+generation in one round trip (and on one Redis Cluster slot). The hit path and the
+routes build entries with the same functions below, so the key a hit looks up and the
+key a miss stores under cannot drift apart.
+
+What invalidates what (services call these after their commit):
+
+| write                      | generations deleted                                  |
+|----------------------------|------------------------------------------------------|
+| agent create               | agents list                                          |
+| agent update / delete      | agents list, that agent                              |
+| agent run recorded         | that agent's runs (its stats)                        |
+| server create              | servers list                                         |
+| server update              | servers list, that server, agents list               |
+| server delete              | servers list, that server, agents list, all agents   |
+| server tools change        | that server's tools                                  |
+| tool catalog seed / change | tool catalog (definitions and every server's tools)  |
+| token revoke               | the organization's auth generation                   |
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import Depends, Header, Request
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import Response
+
+from agenthub.config import Settings
+from agenthub.invalidation import Invalidator, Staged
+from cachelayer import (
+    Cache,
+    Cached,
+    CacheStatus,
+    Entry,
+    MemoryBackend,
+    RedisBackend,
+    canonical_params,
+    etag_of,
+)
+
+AGENTS_LIST_TTL = 300.0
+AGENT_DETAILS_TTL = 300.0
+AGENT_STATS_TTL = 600.0
+TOOL_DEFINITIONS_TTL = 3600.0
+SERVERS_LIST_TTL = 300.0
+SERVER_TOOLS_TTL = 300.0
+SERVER_HEALTH_TTL = 60.0
+
+_GLOBAL_TAG = "global"
+
+
+def redis_url(settings: Settings) -> str | None:
+    """REDIS_URL, else one built from REDIS_HOST/PORT/PASSWORD, else None (memory)."""
+    if settings.REDIS_URL:
+        return settings.REDIS_URL
+    if settings.REDIS_HOST:
+        auth = f":{quote(settings.REDIS_PASSWORD, safe='')}@" if settings.REDIS_PASSWORD else ""
+        return f"redis://{auth}{settings.REDIS_HOST}:{settings.REDIS_PORT}/0"
+    return None
+
+
+def build_cache(settings: Settings) -> Cache:
+    timeout = settings.CACHE_TIMEOUT_MS / 1000
+    url = redis_url(settings)
+    backend: MemoryBackend | RedisBackend
+    if url is None:
+        backend = MemoryBackend(max_bytes=settings.CACHE_MEMORY_MAX_BYTES)
+    else:
+        backend = RedisBackend.from_url(url, timeout=timeout)
+    return Cache(
+        backend,
+        prefix=settings.CACHE_PREFIX,
+        timeout=timeout,
+        breaker_threshold=settings.CACHE_BREAKER_THRESHOLD,
+    )
+
+
+class CacheKeys:
+    """The original service's key helpers, on one key space (the configured prefix)."""
+
+    def __init__(self, cache: Cache) -> None:
+        self._space = cache.keys
+
+    @staticmethod
+    def _tag(organization_id: Any) -> str:
+        return f"o.{organization_id}"
+
+    def _org(self, organization_id: Any, *parts: str) -> str:
+        return self._space.key(self._tag(organization_id), *parts)
+
+    # generation keys ------------------------------------------------------------------
+
+    def agents_list_generation(self, organization_id: Any) -> str:
+        return self._org(organization_id, "gen", "agents")
+
+    def all_agents_generation(self, organization_id: Any) -> str:
+        """Every agent of the organization at once (bulk changes such as a server delete)."""
+        return self._org(organization_id, "gen", "agents", "all")
+
+    def agent_generation(self, organization_id: Any, agent_id: Any) -> str:
+        return self._org(organization_id, "gen", "agent", str(agent_id))
+
+    def agent_runs_generation(self, organization_id: Any, agent_id: Any) -> str:
+        return self._org(organization_id, "gen", "agent", str(agent_id), "runs")
+
+    def servers_list_generation(self, organization_id: Any) -> str:
+        return self._org(organization_id, "gen", "servers")
+
+    def server_generation(self, organization_id: Any, server_id: Any) -> str:
+        return self._org(organization_id, "gen", "server", str(server_id))
+
+    def server_tools_generation(self, organization_id: Any, server_id: Any) -> str:
+        return self._org(organization_id, "gen", "server", str(server_id), "tools")
+
+    def tool_catalog_generation(self) -> str:
+        return self._space.key(_GLOBAL_TAG, "gen", "tools")
+
+    def auth_generation(self, organization_id: Any) -> str:
+        """Deleted when a token of the organization is revoked: cached principals drop."""
+        return self._org(organization_id, "gen", "auth")
+
+    # entries --------------------------------------------------------------------------
+
+    def agent_list(self, organization_id: Any, params: Mapping[str, Any]) -> Entry:
+        return Entry(
+            self._org(organization_id, "agents", "list", canonical_params(params)),
+            (self.agents_list_generation(organization_id),),
+            AGENTS_LIST_TTL,
+        )
+
+    def agent_details(self, organization_id: Any, agent_id: Any) -> Entry:
+        return Entry(
+            self._org(organization_id, "agents", "details", str(agent_id)),
+            (
+                self.agent_generation(organization_id, agent_id),
+                self.all_agents_generation(organization_id),
+            ),
+            AGENT_DETAILS_TTL,
+        )
+
+    def agent_stats(self, organization_id: Any, agent_id: Any) -> Entry:
+        return Entry(
+            self._org(organization_id, "agents", "stats", str(agent_id)),
+            (
+                self.agent_generation(organization_id, agent_id),
+                self.agent_runs_generation(organization_id, agent_id),
+                self.all_agents_generation(organization_id),
+            ),
+            AGENT_STATS_TTL,
+        )
+
+    def tool_definitions(self, params: Mapping[str, Any]) -> Entry:
+        return Entry(
+            self._space.key(_GLOBAL_TAG, "tools", "definitions", canonical_params(params)),
+            (self.tool_catalog_generation(),),
+            TOOL_DEFINITIONS_TTL,
+        )
+
+    def server_list(self, organization_id: Any, params: Mapping[str, Any]) -> Entry:
+        return Entry(
+            self._org(organization_id, "servers", "list", canonical_params(params)),
+            (self.servers_list_generation(organization_id),),
+            SERVERS_LIST_TTL,
+        )
+
+    def server_tools(self, organization_id: Any, server_id: Any) -> Entry:
+        return Entry(
+            self._org(organization_id, "servers", "tools", str(server_id)),
+            (
+                self.server_generation(organization_id, server_id),
+                self.server_tools_generation(organization_id, server_id),
+                self.tool_catalog_generation(),
+            ),
+            SERVER_TOOLS_TTL,
+        )
+
+    def server_health(self, organization_id: Any, server_id: Any) -> Entry:
+        return Entry(
+            self._org(organization_id, "servers", "health", str(server_id)),
+            (self.server_generation(organization_id, server_id),),
+            SERVER_HEALTH_TTL,
+        )
+
+    # entries of list endpoints, from their validated query models: the one place where
+    # both the hit path and the routes turn a query into a key
+
+    def agents_page(self, organization_id: Any, query: BaseModel) -> Entry:
+        return self.agent_list(organization_id, query.model_dump(mode="json"))
+
+    def servers_page(self, organization_id: Any, query: BaseModel) -> Entry:
+        return self.server_list(organization_id, query.model_dump(mode="json"))
+
+    def tool_definitions_page(self, query: BaseModel) -> Entry:
+        return self.tool_definitions(query.model_dump(mode="json"))
+
+    # operator patterns (SCAN + UNLINK, never on a request path) -----------------------
+
+    def org_pattern(self, organization_id: Any) -> str:
+        return self._space.tag_pattern(self._tag(organization_id))
+
+    def agent_list_pattern(self, organization_id: Any) -> str:
+        return self.org_pattern(organization_id).removesuffix("*") + "agents:list:*"
+
+    def tool_definitions_pattern(self) -> str:
+        return self._space.tag_pattern(_GLOBAL_TAG).removesuffix("*") + "tools:definitions:*"
+
+
+def cached_response(cached: Cached, if_none_match: str | None) -> Response:
+    """The answer for a cached read, the same on the hit path and on the route.
+
+    The body is the stored bytes as they are. The ETag comes from those bytes, so it is
+    the same in every process and after a restart; a matching If-None-Match gets 304.
+    """
+    headers = {
+        "ETag": cached.etag,
+        "X-Cache": "HIT" if cached.status is CacheStatus.HIT else "MISS",
+        "Cache-Control": "private, no-cache",
+        "Vary": "Authorization",
+    }
+    if if_none_match is not None and etag_matches(cached.etag, if_none_match):
+        return Response(status_code=304, headers=headers)
+    return Response(cached.payload, headers=headers, media_type="application/json")
+
+
+def etag_matches(etag: str, if_none_match: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match asks for."""
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
+class PrincipalCache:
+    """Token hash -> (principal, auth generation token), for the hit path only.
+
+    Filled by the normal authentication path; an entry is trusted only while the
+    organization's auth generation in the cache still holds the token it was filled
+    under, which the hit path reads in the same round trip as the entry. Revoking a
+    token deletes that generation, so the revoked token stops working at once in every
+    process sharing the cache.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, tuple[Any, bytes]] = OrderedDict()
+
+    def get(self, token_hash: str) -> tuple[Any, bytes] | None:
+        item = self._items.get(token_hash)
+        if item is not None:
+            self._items.move_to_end(token_hash)
+        return item
+
+    def put(self, token_hash: str, principal: Any, auth_token: bytes) -> None:
+        self._items[token_hash] = (principal, auth_token)
+        self._items.move_to_end(token_hash)
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
+    def discard(self, token_hash: str) -> None:
+        self._items.pop(token_hash, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(slots=True)
+class Caching:
+    """What services and the hit path need of the cache, built once per app."""
+
+    cache: Cache
+    keys: CacheKeys
+    invalidator: Invalidator
+    principals: PrincipalCache
+
+    @classmethod
+    def build(cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Caching:
+        cache = build_cache(settings)
+        invalidator = Invalidator(cache, sessionmaker)
+        cache.add_recovery_hook(invalidator.drain)
+        return cls(cache, CacheKeys(cache), invalidator, PrincipalCache())
+
+    def stage(self, session: AsyncSession, keys: Sequence[str]) -> Staged:
+        """Call before the commit: the invalidation joins the write's transaction."""
+        return self.invalidator.stage(session, keys)
+
+    async def deliver(self, staged: Staged) -> None:
+        """Call after the commit."""
+        await self.invalidator.deliver(staged)
+
+
+def get_caching(request: Request) -> Caching | None:
+    """The app's cache; None when CACHE_ENABLED is off."""
+    caching: Caching | None = request.app.state.caching
+    return caching
+
+
+CachingDep = Annotated[Caching | None, Depends(get_caching)]
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="An ETag from an earlier answer: 304 Not Modified if it still matches."),
+]
+
+
+async def read_through(
+    caching: Caching | None,
+    session: AsyncSession,
+    entry: Callable[[CacheKeys], Entry],
+    load: Callable[[], Awaitable[Any]],
+) -> Cached:
+    """A service read through the cache: load returns JSON-ready data, stored encoded."""
+
+    async def encoded() -> bytes:
+        # The load's database snapshot must start after the cache read the generation
+        # tokens: a transaction opened earlier (the token lookup) may hold an older
+        # snapshot on SQLite, which a write committed in between would not be in.
+        if session.in_transaction():
+            await session.rollback()
+        return orjson.dumps(await load())
+
+    if caching is None:
+        payload = await encoded()
+        return Cached(payload, etag_of(payload), CacheStatus.BYPASS)
+    return await caching.cache.get_or_load(entry(caching.keys), encoded)
+
+
+async def commit_and_invalidate(
+    caching: Caching | None,
+    session: AsyncSession,
+    invalidations: Callable[[CacheKeys], Sequence[str]],
+) -> None:
+    """Commit a write with its invalidation in the same transaction, then deliver it."""
+    staged = caching.stage(session, invalidations(caching.keys)) if caching else None
+    await session.commit()
+    if caching is not None and staged is not None:
+        await caching.deliver(staged)

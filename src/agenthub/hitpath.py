@@ -1,0 +1,173 @@
+"""The cache hit path: answer a cached read before routing, validation and serialization.
+
+It runs in front of the FastAPI app for GET requests on the cached endpoints. A request
+is answered here only when all of this holds, else it goes on to the app untouched:
+
+* its bearer token is in the in-process principal cache (filled by the normal
+  authentication path), so there is no database query;
+* its query parameters validate with the endpoint's own query model, and the entry is
+  built by the same function the route's read-through uses (the keys cannot drift);
+* one round trip reads the entry, its generation tokens and the organization's auth
+  generation, and the entry is current and the principal's auth generation unchanged
+  (a revoked token falls through and fails on the normal path).
+
+The answer is the stored bytes with the route's own headers (ETag, X-Cache, 304).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import State
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agenthub.agents.schemas import AgentListQuery
+from agenthub.caching import CacheKeys, Caching, cached_response
+from agenthub.organizations.schemas import Principal
+from agenthub.organizations.service import hash_secret
+from agenthub.servers.schemas import ServerListQuery
+from agenthub.tools.schemas import ToolListQuery
+from cachelayer import CacheUnavailable, Entry
+
+logger = logging.getLogger("agenthub.cache")
+
+EntryBuilder = Callable[[CacheKeys, Principal, uuid.UUID | None, BaseModel | None], Entry]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRead:
+    path: re.Pattern[str]
+    query_model: type[BaseModel] | None
+    entry: EntryBuilder
+
+
+def _uuid_path(template: str) -> re.Pattern[str]:
+    return re.compile("^" + template.replace("{id}", "([0-9a-fA-F-]{36})") + "$")
+
+
+def _required(query: BaseModel | None) -> BaseModel:
+    assert query is not None, "list reads have a query model"
+    return query
+
+
+def _list(build: Callable[[CacheKeys, Any, Any], Entry]) -> EntryBuilder:
+    return lambda keys, principal, _id, query: build(
+        keys, principal.organization_id, _required(query)
+    )
+
+
+def _by_id(build: Callable[[CacheKeys, Any, Any], Entry]) -> EntryBuilder:
+    return lambda keys, principal, item_id, _query: build(keys, principal.organization_id, item_id)
+
+
+READS: tuple[CachedRead, ...] = (
+    CachedRead(_uuid_path("/api/agents"), AgentListQuery, _list(CacheKeys.agents_page)),
+    CachedRead(_uuid_path("/api/agents/{id}"), None, _by_id(CacheKeys.agent_details)),
+    CachedRead(_uuid_path("/api/agents/{id}/stats"), None, _by_id(CacheKeys.agent_stats)),
+    CachedRead(_uuid_path("/api/servers"), ServerListQuery, _list(CacheKeys.servers_page)),
+    CachedRead(_uuid_path("/api/servers/{id}/tools"), None, _by_id(CacheKeys.server_tools)),
+    CachedRead(_uuid_path("/api/servers/{id}/health"), None, _by_id(CacheKeys.server_health)),
+    CachedRead(
+        _uuid_path("/api/tools/definitions"),
+        ToolListQuery,
+        lambda keys, _principal, _id, query: keys.tool_definitions_page(_required(query)),
+    ),
+)
+
+
+class _FallThrough(Exception):
+    """This request is not for the hit path: the app answers it."""
+
+
+class CacheHitPath:
+    def __init__(self, app: ASGIApp, state: State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            try:
+                response = await self._hit(scope)
+            except _FallThrough:
+                pass
+            else:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _hit(self, scope: Scope) -> Response:
+        caching: Caching | None = getattr(self.state, "caching", None)
+        if caching is None or not caching.cache.is_enabled():
+            raise _FallThrough
+        read, item_id = _match(scope["path"])
+        headers = dict(scope["headers"])
+        token_hash = _token_hash(headers.get(b"authorization"))
+        known = caching.principals.get(token_hash)
+        if known is None:
+            raise _FallThrough
+        principal, auth_token = known
+        query = _validated_query(read, scope["query_string"])
+        entry = read.entry(caching.keys, principal, item_id, query)
+        auth_key = caching.keys.auth_generation(principal.organization_id)
+        try:
+            found = await caching.cache.lookup(entry, also=(auth_key,))
+        except CacheUnavailable:
+            raise _FallThrough from None
+        if found.also[0] != auth_token:
+            # A token of the organization was revoked since this principal was cached:
+            # forget it; the route authenticates against the database (and re-caches).
+            caching.principals.discard(token_hash)
+            raise _FallThrough
+        if found.hit is None:
+            raise _FallThrough  # a miss: the route loads and stores it
+        if_none_match = headers.get(b"if-none-match")
+        return cached_response(
+            found.hit, if_none_match.decode("latin-1") if if_none_match else None
+        )
+
+
+def _match(path: str) -> tuple[CachedRead, uuid.UUID | None]:
+    for read in READS:
+        found = read.path.match(path)
+        if found is None:
+            continue
+        if not found.groups():
+            return read, None
+        try:
+            return read, uuid.UUID(found.group(1))
+        except ValueError:
+            raise _FallThrough from None
+    raise _FallThrough
+
+
+def _token_hash(authorization: bytes | None) -> str:
+    if authorization is None:
+        raise _FallThrough
+    scheme, _, secret = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer":
+        raise _FallThrough
+    return hash_secret(secret.strip())
+
+
+def _validated_query(read: CachedRead, query_string: bytes) -> BaseModel | None:
+    """The endpoint's validated query model (None for reads that take no query)."""
+    if read.query_model is None:
+        if query_string:
+            raise _FallThrough
+        return None
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise _FallThrough  # repeated parameters: the route's validation answers
+    try:
+        return read.query_model.model_validate(params)
+    except ValidationError:
+        raise _FallThrough from None
