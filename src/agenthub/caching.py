@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -48,6 +48,9 @@ from cachelayer import (
     canonical_params,
     etag_of,
 )
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 AGENTS_LIST_TTL = 300.0
 AGENT_DETAILS_TTL = 300.0
@@ -216,21 +219,30 @@ class CacheKeys:
         return self._space.tag_pattern(_GLOBAL_TAG).removesuffix("*") + "tools:definitions:*"
 
 
-def cached_response(cached: Cached, if_none_match: str | None) -> Response:
+class CachedResponse(Response):
     """The answer for a cached read, the same on the hit path and on the route.
 
-    The body is the stored bytes as they are. The ETag comes from those bytes, so it is
-    the same in every process and after a restart; a matching If-None-Match gets 304.
+    The body is the stored bytes as they are, and the headers are built as raw bytes
+    (this is on the hit path). The ETag comes from those bytes, so it is the same in every
+    process and after a restart; a matching If-None-Match gets 304 without a body.
     """
-    headers = {
-        "ETag": cached.etag,
-        "X-Cache": "HIT" if cached.status is CacheStatus.HIT else "MISS",
-        "Cache-Control": "private, no-cache",
-        "Vary": "Authorization",
-    }
-    if if_none_match is not None and etag_matches(cached.etag, if_none_match):
-        return Response(status_code=304, headers=headers)
-    return Response(cached.payload, headers=headers, media_type="application/json")
+
+    def __init__(self, cached: Cached, if_none_match: str | None) -> None:
+        not_modified = if_none_match is not None and etag_matches(cached.etag, if_none_match)
+        self.status_code = 304 if not_modified else 200
+        self.body = b"" if not_modified else cached.payload
+        self.background = None
+        self.raw_headers = [
+            (b"etag", cached.etag.encode()),
+            (b"x-cache", b"HIT" if cached.status is CacheStatus.HIT else b"MISS"),
+            (b"cache-control", b"private, no-cache"),
+            (b"vary", b"Authorization"),
+        ]
+        if not not_modified:
+            self.raw_headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(self.body)).encode()),
+            ]
 
 
 def etag_matches(etag: str, if_none_match: str) -> bool:
@@ -239,6 +251,23 @@ def etag_matches(etag: str, if_none_match: str) -> bool:
         return True
     wanted = etag.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
+class BoundedMemo(Generic[K, V]):
+    """A dict that forgets everything when full: cheaper than LRU bookkeeping per hit,
+    and right for values that are cheap to rebuild."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._items: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._items) >= self.max_entries:
+            self._items.clear()
+        self._items[key] = value
 
 
 class PrincipalCache:
@@ -282,6 +311,10 @@ class Caching:
     keys: CacheKeys
     invalidator: Invalidator
     principals: PrincipalCache
+    # Request (path, query string, organization) -> (entry, auth key), for the hit path.
+    hit_entries: BoundedMemo[tuple[str, bytes, Any], tuple[Entry, str]] = field(
+        default_factory=BoundedMemo
+    )
 
     @classmethod
     def build(cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Caching:

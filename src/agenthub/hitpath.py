@@ -25,12 +25,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import State
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from agenthub.agents.schemas import AgentListQuery
-from agenthub.caching import CacheKeys, Caching, cached_response
+from agenthub.caching import CachedResponse, CacheKeys, Caching
 from agenthub.organizations.schemas import Principal
 from agenthub.organizations.service import hash_secret
 from agenthub.servers.schemas import ServerListQuery
@@ -87,51 +85,65 @@ class _FallThrough(Exception):
     """This request is not for the hit path: the app answers it."""
 
 
-class CacheHitPath:
-    def __init__(self, app: ASGIApp, state: State) -> None:
-        self.app = app
-        self.state = state
+async def answer_from_cache(
+    caching: Caching | None, scope: Scope, receive: Receive, send: Send
+) -> bool:
+    """Send the cached answer to this request if it has one; False to let the app answer."""
+    if caching is None or scope["type"] != "http" or scope["method"] != "GET":
+        return False
+    try:
+        response = await _hit(caching, scope)
+    except _FallThrough:
+        return False
+    await response(scope, receive, send)
+    return True
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            try:
-                response = await self._hit(scope)
-            except _FallThrough:
-                pass
-            else:
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
-    async def _hit(self, scope: Scope) -> Response:
-        caching: Caching | None = getattr(self.state, "caching", None)
-        if caching is None or not caching.cache.is_enabled():
-            raise _FallThrough
-        read, item_id = _match(scope["path"])
-        headers = dict(scope["headers"])
-        token_hash = _token_hash(headers.get(b"authorization"))
-        known = caching.principals.get(token_hash)
-        if known is None:
-            raise _FallThrough
-        principal, auth_token = known
-        query = _validated_query(read, scope["query_string"])
-        entry = read.entry(caching.keys, principal, item_id, query)
-        auth_key = caching.keys.auth_generation(principal.organization_id)
-        try:
-            found = await caching.cache.lookup(entry, also=(auth_key,))
-        except CacheUnavailable:
-            raise _FallThrough from None
-        if found.also[0] != auth_token:
-            # A token of the organization was revoked since this principal was cached:
-            # forget it; the route authenticates against the database (and re-caches).
-            caching.principals.discard(token_hash)
-            raise _FallThrough
-        if found.hit is None:
-            raise _FallThrough  # a miss: the route loads and stores it
-        if_none_match = headers.get(b"if-none-match")
-        return cached_response(
-            found.hit, if_none_match.decode("latin-1") if if_none_match else None
-        )
+async def _hit(caching: Caching, scope: Scope) -> CachedResponse:
+    if not caching.cache.is_enabled():
+        raise _FallThrough
+    read, item_id = _match(scope["path"])
+    headers = dict(scope["headers"])
+    token_hash = _token_hash(headers.get(b"authorization"))
+    known = caching.principals.get(token_hash)
+    if known is None:
+        raise _FallThrough
+    principal, auth_token = known
+    entry, auth_key = _entry_for(caching, read, item_id, principal, scope)
+    try:
+        found = await caching.cache.lookup(entry, also=(auth_key,))
+    except CacheUnavailable:
+        raise _FallThrough from None
+    if found.also[0] != auth_token:
+        # A token of the organization was revoked since this principal was cached:
+        # forget it; the route authenticates against the database (and re-caches).
+        caching.principals.discard(token_hash)
+        raise _FallThrough
+    if found.hit is None:
+        raise _FallThrough  # a miss: the route loads and stores it
+    if_none_match = headers.get(b"if-none-match")
+    return CachedResponse(found.hit, if_none_match.decode("latin-1") if if_none_match else None)
+
+
+def _entry_for(
+    caching: Caching,
+    read: CachedRead,
+    item_id: uuid.UUID | None,
+    principal: Principal,
+    scope: Scope,
+) -> tuple[Entry, str]:
+    """The entry and auth generation key of a request, memoized: they depend only on
+    the path, the query string and the organization, and building them (validation,
+    digest) would be a large share of a hit's cost."""
+    memo_key = (scope["path"], scope["query_string"], principal.organization_id)
+    known = caching.hit_entries.get(memo_key)
+    if known is not None:
+        return known
+    query = _validated_query(read, scope["query_string"])
+    entry = read.entry(caching.keys, principal, item_id, query)
+    found = entry, caching.keys.auth_generation(principal.organization_id)
+    caching.hit_entries.put(memo_key, found)
+    return found
 
 
 def _match(path: str) -> tuple[CachedRead, uuid.UUID | None]:

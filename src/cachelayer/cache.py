@@ -51,6 +51,10 @@ logger = logging.getLogger("cachelayer")
 T = TypeVar("T")
 
 
+# Deadline of operator commands (clear, pattern invalidation), which SCAN the keyspace.
+OPERATOR_TIMEOUT = 300.0
+
+
 class _Missing(enum.Enum):
     MISSING = "MISSING"
 
@@ -354,10 +358,11 @@ class Cache:
         return await self._delete_matching(self.keys.pattern("*"))
 
     async def _delete_matching(self, pattern: str) -> int:
-        # A SCAN over a big keyspace outlives a request deadline: no per-call timeout.
+        # A SCAN over a big keyspace outlives a request deadline: a generous one instead.
         if not self.breaker.is_closed:
             raise CacheUnavailable("invalidate")
-        return await self.backend.delete_matching(pattern)
+        async with asyncio.timeout(OPERATOR_TIMEOUT):
+            return await self.backend.delete_matching(pattern)
 
     def stats(self) -> dict[str, object]:
         return {

@@ -16,7 +16,7 @@ from agenthub.agents.schemas import (
     RunPublic,
 )
 from agenthub.agents.service import AgentService
-from agenthub.caching import CachingDep, IfNoneMatch, cached_response
+from agenthub.caching import CachedResponse, CachingDep, IfNoneMatch
 from agenthub.db import SessionDep
 from agenthub.exceptions import error_responses
 from agenthub.organizations.dependencies import Member, Viewer
@@ -45,7 +45,7 @@ async def list_agents(
 ) -> Response:
     """List the organization's agents, filtered, searched, sorted and paged."""
     page = await service.list_agents(session, principal.organization_id, query)
-    return cached_response(page, if_none_match)
+    return CachedResponse(page, if_none_match)
 
 
 @router.post("", status_code=201, response_model=AgentPublic, responses=_WRITE_ERRORS)
@@ -67,7 +67,7 @@ async def get_agent(
 ) -> Response:
     """One agent of the organization."""
     agent = await service.get_agent(session, principal.organization_id, agent_id)
-    return cached_response(agent, if_none_match)
+    return CachedResponse(agent, if_none_match)
 
 
 @router.put("/{agent_id}", response_model=AgentPublic, responses=_WRITE_ERRORS)
@@ -102,7 +102,7 @@ async def get_agent_stats(
 ) -> Response:
     """Run statistics of an agent: totals, success rate, average and p95 duration."""
     stats = await service.get_agent_stats(session, principal.organization_id, agent_id)
-    return cached_response(stats, if_none_match)
+    return CachedResponse(stats, if_none_match)
 
 
 @router.post("/{agent_id}/runs", status_code=201, response_model=RunPublic, responses=_WRITE_ERRORS)

@@ -6,7 +6,7 @@ from typing import Annotated, cast
 import httpx
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from agenthub.caching import CachingDep, IfNoneMatch, cached_response
+from agenthub.caching import CachedResponse, CachingDep, IfNoneMatch
 from agenthub.config import Settings
 from agenthub.db import SessionDep
 from agenthub.exceptions import error_responses
@@ -49,7 +49,7 @@ async def list_servers(
 ) -> Response:
     """List the organization's MCP servers."""
     page = await service.list_servers(session, principal.organization_id, query)
-    return cached_response(page, if_none_match)
+    return CachedResponse(page, if_none_match)
 
 
 @router.post("", status_code=201, response_model=ServerPublic, responses=_WRITE_ERRORS)
@@ -101,7 +101,7 @@ async def get_server_tools(
 ) -> Response:
     """The catalog tools attached to a server, enabled or not."""
     tools = await service.get_server_tools(session, principal.organization_id, server_id)
-    return cached_response(tools, if_none_match)
+    return CachedResponse(tools, if_none_match)
 
 
 @router.put("/{server_id}/tools", response_model=ServerTools, responses=_WRITE_ERRORS)
@@ -127,4 +127,4 @@ async def get_server_health(
 ) -> Response:
     """Probe the server's URL over HTTP (short timeout); stdio servers answer unknown."""
     health = await service.get_server_health(session, principal.organization_id, server_id)
-    return cached_response(health, if_none_match)
+    return CachedResponse(health, if_none_match)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from agenthub.caching import CachingDep, IfNoneMatch, cached_response
+from agenthub.caching import CachedResponse, CachingDep, IfNoneMatch
 from agenthub.db import SessionDep
 from agenthub.exceptions import error_responses
 from agenthub.organizations.dependencies import PlatformAdmin, Viewer
@@ -31,7 +31,7 @@ async def list_tool_definitions(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """List the global tool catalog, filtered by category, searched, sorted and paged."""
-    return cached_response(await service.list_tool_definitions(session, query), if_none_match)
+    return CachedResponse(await service.list_tool_definitions(session, query), if_none_match)
 
 
 @router.post("/seed", response_model=SeedResult, responses=error_responses(401, 403, 409))

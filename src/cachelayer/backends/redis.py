@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,6 +31,7 @@ class RedisBackend:
     def __init__(self, client: redis.Redis, *, display_url: str = "") -> None:
         self.client = client
         self.display_url = display_url
+        self._in_flight = asyncio.Semaphore(1024)
         self._set_if_current = client.register_script(_SET_IF_CURRENT)
 
     @classmethod
@@ -40,14 +42,16 @@ class RedisBackend:
 
         Commands are not retried inside a request (the `Cache` gives each call one short
         deadline and a breaker handles reconnection with backoff), so the client's own
-        retry is off. The pool is bounded and blocking: a burst of requests queues for a
-        warm connection instead of opening hundreds at once.
+        retry is off. At most `max_connections` commands are in flight: a burst queues
+        for a warm connection instead of opening hundreds at once.
         """
-        pool = redis.BlockingConnectionPool.from_url(
+        pool = redis.ConnectionPool.from_url(
             url,
-            max_connections=max_connections,
-            timeout=timeout,
-            socket_timeout=timeout,
+            # The semaphore below is the bound; the pool itself must never refuse.
+            max_connections=max_connections * 2,
+            # No socket timeout: with one, redis-py wraps every send in asyncio.wait_for
+            # (a task per command). The Cache's per-call deadline bounds calls instead.
+            socket_timeout=None,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=0,
@@ -55,21 +59,26 @@ class RedisBackend:
             driver_info=DriverInfo(name=None, lib_version=None),
             **options,
         )
-        return cls(redis.Redis.from_pool(pool), display_url=_without_password(url))
+        backend = cls(redis.Redis.from_pool(pool), display_url=_without_password(url))
+        backend._in_flight = asyncio.Semaphore(max_connections)
+        return backend
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        values: list[bytes | None] = await self.client.mget(keys)  # type: ignore[assignment]
+        async with self._in_flight:
+            values: list[bytes | None] = await self.client.mget(keys)  # type: ignore[assignment]
         return values
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None:
-        await self.client.set(key, value, px=ttl_ms)
+        async with self._in_flight:
+            await self.client.set(key, value, px=ttl_ms)
 
     async def set_if_current(
         self, key: str, value: bytes, ttl_ms: int, generations: Sequence[tuple[str, bytes]]
     ) -> bool:
         keys = [key, *(gen_key for gen_key, _ in generations)]
         args: list[bytes | int] = [value, ttl_ms, *(token for _, token in generations)]
-        stored = await self._set_if_current(keys=keys, args=args)
+        async with self._in_flight:
+            stored = await self._set_if_current(keys=keys, args=args)
         return bool(stored)
 
     async def ensure_generations(
