@@ -132,8 +132,20 @@ def throwaway_postgres() -> Iterator[str]:
         capture_output=True,
     )
     server = subprocess.Popen(
-        [*run_as, str(bindir / "postgres"), "-D", datadir, "-p", str(port), "-k", datadir,
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        [
+            *run_as,
+            str(bindir / "postgres"),
+            "-D",
+            datadir,
+            "-p",
+            str(port),
+            "-k",
+            datadir,
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -52,7 +52,9 @@ T = TypeVar("T")
 
 
 # Deadline of operator commands (clear, pattern invalidation), which SCAN the keyspace.
-OPERATOR_TIMEOUT = 300.0
+OPERATOR_TIMEOUT = 60.0
+# How many loads a request joins before it stops waiting for one that is still current.
+_JOIN_ATTEMPTS = 3
 
 
 class _Missing(enum.Enum):
@@ -102,6 +104,18 @@ class Lookup:
     also: tuple[bytes | None, ...]  # the extra keys asked for, as read
 
 
+@dataclass(frozen=True, slots=True)
+class _Filled:
+    """A load's result and the generation tokens it is current for (None: unknown)."""
+
+    cached: Cached
+    tokens: tuple[bytes, ...] | None
+
+
+def _present(tokens: Sequence[bytes | None]) -> tuple[bytes, ...]:
+    return tuple(token for token in tokens if token is not None)
+
+
 class CacheUnavailable(Exception):
     """The backend was skipped or failed; callers fall back to the source."""
 
@@ -129,7 +143,7 @@ class Cache:
             self._probe, threshold=breaker_threshold, probe_timeout=max(timeout, 0.5)
         )
         self.counters = CacheStats()
-        self._flights: SingleFlight[Cached] = SingleFlight()
+        self._flights: SingleFlight[_Filled] = SingleFlight()
         self._warn = RateLimitedLogger(logger, warning_interval)
 
     # -- life cycle ---------------------------------------------------------------
@@ -207,19 +221,39 @@ class Cache:
         return Cached(envelope.payload, envelope.etag, CacheStatus.HIT)
 
     async def get_or_load(self, entry: Entry, loader: Loader) -> Cached:
-        """The entry's bytes from the cache, or from loader (once per key at a time)."""
+        """The entry's bytes from the cache, or from loader (once per key at a time).
+
+        A request that joins another's load takes its result only if the generations it
+        was loaded under are still current: a load that started before a write must not
+        answer a request that started after the write was acknowledged.
+        """
         try:
             found = await self.lookup(entry)
         except CacheUnavailable:
             return await self._load_without_cache(loader)
         if found.hit is not None:
             return found.hit
-        cached, led = await self._flights.run(entry.key, lambda: self._fill(entry, loader))
-        if not led:
-            self.counters.coalesced += 1
-        return cached
+        for _ in range(_JOIN_ATTEMPTS):
+            filled, led = await self._flights.run(entry.key, lambda: self._fill(entry, loader))
+            if led:
+                return filled.cached
+            if await self._still_current(entry, filled.tokens):
+                self.counters.coalesced += 1
+                return filled.cached
+        return await self._load_without_cache(loader)  # writes kept overtaking the loads
 
-    async def _fill(self, entry: Entry, loader: Loader) -> Cached:
+    async def _still_current(self, entry: Entry, tokens: tuple[bytes, ...] | None) -> bool:
+        if tokens is None:
+            return False
+        if not entry.generations:
+            return True
+        try:
+            current = await self._call("get", lambda: self.backend.get_many(entry.generations))
+        except CacheUnavailable:
+            return False
+        return tuple(current) == tokens
+
+    async def _fill(self, entry: Entry, loader: Loader) -> _Filled:
         try:
             # Another flight may have stored it since this request's lookup.
             again = await self._call(
@@ -227,18 +261,20 @@ class Cache:
             )
             hit = self._verify(again[0], tuple(again[1:]))
             if hit is not None:
-                return hit
+                return _Filled(hit, _present(again[1:]))
             tokens = await self._ensure_generations(entry, tuple(again[1:]))
         except CacheUnavailable:
-            return await self._load_without_cache(loader)
+            return _Filled(await self._load_without_cache(loader), None)
         result = await self._load(loader)
         if isinstance(result, NoStore):
             self.counters.not_stored += 1
-            return Cached(result.payload, etag_of(result.payload), CacheStatus.MISS)
+            return _Filled(
+                Cached(result.payload, etag_of(result.payload), CacheStatus.MISS), tokens
+            )
         digest = payload_digest(result)
         stored = seal(result, Codec.RAW, tokens, digest)
         await self._store(entry, stored, tokens)
-        return Cached(result, etag_of_digest(digest), CacheStatus.MISS)
+        return _Filled(Cached(result, etag_of_digest(digest), CacheStatus.MISS), tokens)
 
     async def _load(self, loader: Loader) -> bytes | NoStore:
         self.counters.loads += 1
@@ -254,7 +290,7 @@ class Cache:
     ) -> tuple[bytes, ...]:
         missing = [i for i, token in enumerate(seen) if token is None]
         if not missing:
-            return tuple(token for token in seen if token is not None)
+            return _present(seen)
         keys = [entry.generations[i] for i in missing]
         proposed = [_new_token() for _ in missing]
         created = await self._call(
@@ -264,7 +300,7 @@ class Cache:
         tokens = list(seen)
         for index, token in zip(missing, created, strict=True):
             tokens[index] = token
-        return tuple(token for token in tokens if token is not None)
+        return _present(tokens)
 
     async def _store(self, entry: Entry, stored: bytes, tokens: tuple[bytes, ...]) -> None:
         generations = list(zip(entry.generations, tokens, strict=True))
@@ -318,6 +354,7 @@ class Cache:
         envelope = open_envelope(values[0]) if values[0] is not None else None
         if envelope is None:
             self.counters.misses += 1
+            self.counters.unreadable += values[0] is not None
             return MISSING
         self.counters.hits += 1
         if envelope.codec is Codec.JSON:
@@ -361,8 +398,15 @@ class Cache:
         # A SCAN over a big keyspace outlives a request deadline: a generous one instead.
         if not self.breaker.is_closed:
             raise CacheUnavailable("invalidate")
-        async with asyncio.timeout(OPERATOR_TIMEOUT):
-            return await self.backend.delete_matching(pattern)
+        try:
+            async with asyncio.timeout(OPERATOR_TIMEOUT):
+                removed = await self.backend.delete_matching(pattern)
+        except Exception as exc:
+            self.counters.errors += 1
+            self.breaker.record_failure()
+            self._warn.warning("invalidate", "Cache pattern delete failed: %r", exc)
+            raise CacheUnavailable("invalidate") from exc
+        return removed
 
     def stats(self) -> dict[str, object]:
         return {

@@ -10,11 +10,10 @@ characters, separators and braces in it cannot match or collide with another key
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
-
-import orjson
 
 _SAFE_PART = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _SAFE_PREFIX = re.compile(r"[A-Za-z0-9_\-]{1,32}")
@@ -27,9 +26,16 @@ def escape_glob(text: str) -> str:
 
 
 def digest(value: Any) -> str:
-    """A short stable digest of any JSON-encodable value (mapping keys sorted)."""
-    encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+    """A short stable digest of any JSON-encodable value (mapping keys sorted).
+
+    The standard library's encoder, not orjson: it keeps NaN and infinities apart from
+    null, encodes integers of any size, and escapes lone surrogates instead of failing.
+    Values it cannot encode (UUIDs, dates) are digested by their repr.
+    """
+    encoded = json.dumps(
+        value, sort_keys=True, ensure_ascii=True, separators=(",", ":"), default=repr
+    )
+    return hashlib.blake2b(encoded.encode("ascii"), digest_size=16).hexdigest()
 
 
 def canonical_params(params: Mapping[str, Any]) -> str:
@@ -38,10 +44,14 @@ def canonical_params(params: Mapping[str, Any]) -> str:
 
 
 def safe_part(value: str) -> str:
-    """Keep a plain word as is (readable keys); anything else becomes its digest."""
+    """Keep a plain word as is (readable keys); anything else becomes its digest.
+
+    A digest is marked with "~", which no plain word contains, so a word that looks
+    like a digest cannot take the key of the value it is the digest of.
+    """
     if _SAFE_PART.fullmatch(value):
         return value
-    return "h" + digest(value)
+    return "~" + digest(value)
 
 
 class KeySpace:
@@ -101,22 +111,26 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 def _bracket(pattern: str, start: int) -> tuple[str, int]:
     """Translate a ``[...]`` class starting after its ``[``; returns (regex, index of ``]``)."""
-    parts: list[str] = []
     i = start
-    if i < len(pattern) and pattern[i] == "^":
-        parts.append("^")
-        i += 1
+    negate = i < len(pattern) and pattern[i] == "^"
+    i += negate
+    members: list[str] = []
+    last: str | None = None  # the previous literal, which a "-" turns into a range start
     while i < len(pattern) and pattern[i] != "]":
-        char = pattern[i]
-        if char == "\\" and i + 1 < len(pattern):
-            parts.append(re.escape(pattern[i + 1]))
-            i += 2
-        elif char == "-" and parts and i + 1 < len(pattern) and pattern[i + 1] != "]":
-            parts.append("-")
-            i += 1
-        else:
-            parts.append(re.escape(char))
-            i += 1
-    if not parts or parts == ["^"]:
-        return "(?!)", i  # an empty class matches nothing
-    return "[" + "".join(parts) + "]", i
+        char, escaped = pattern[i], pattern[i] == "\\" and i + 1 < len(pattern)
+        if escaped:
+            char = pattern[i + 1]
+        elif char == "-" and last is not None and i + 1 < len(pattern) and pattern[i + 1] != "]":
+            end_escaped = pattern[i + 1] == "\\" and i + 2 < len(pattern)
+            end = pattern[i + 2] if end_escaped else pattern[i + 1]
+            low, high = sorted((last, end))  # Redis reads [c-a] as [a-c]
+            members[-1] = f"{re.escape(low)}-{re.escape(high)}"
+            last = None
+            i += 3 if end_escaped else 2
+            continue
+        members.append(re.escape(char))
+        last = char
+        i += 2 if escaped else 1
+    if not members:
+        return ("." if negate else "(?!)"), i  # Redis: "[^]" matches any one character
+    return "[" + ("^" if negate else "") + "".join(members) + "]", i
