@@ -15,8 +15,9 @@ What invalidates what (services call these after their commit):
 | agent update / delete      | agents list, that agent                              |
 | agent run recorded         | that agent's runs (its stats)                        |
 | server create              | servers list                                         |
-| server update              | servers list, that server, agents list               |
-| server delete              | servers list, that server, agents list, all agents   |
+| server update              | servers list, that server                            |
+| server delete              | servers list, that server, agents list, all agents'  |
+|                            | details (their serverId became null)                 |
 | server tools change        | that server's tools                                  |
 | tool catalog seed / change | tool catalog (definitions and every server's tools)  |
 | token revoke               | the organization's auth generation                   |
@@ -24,6 +25,7 @@ What invalidates what (services call these after their commit):
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
 
 from agenthub.config import Settings
-from agenthub.invalidation import Invalidator, Staged
+from agenthub.invalidation import Invalidator
 from cachelayer import (
     Cache,
     Cached,
@@ -158,7 +160,6 @@ class CacheKeys:
             (
                 self.agent_generation(organization_id, agent_id),
                 self.agent_runs_generation(organization_id, agent_id),
-                self.all_agents_generation(organization_id),
             ),
             AGENT_STATS_TTL,
         )
@@ -280,18 +281,29 @@ class PrincipalCache:
     process sharing the cache.
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, max_age: float = 30.0) -> None:
         self.max_entries = max_entries
-        self._items: OrderedDict[str, tuple[Any, bytes]] = OrderedDict()
+        self.max_age = max_age
+        self._items: OrderedDict[str, tuple[Any, bytes, float]] = OrderedDict()
 
     def get(self, token_hash: str) -> tuple[Any, bytes] | None:
+        """The principal and its auth token, if seen in the database within max_age.
+
+        The age bound covers revocations that do not go through agenthub (a token row
+        changed by hand): the hit path trusts a principal for max_age seconds at most.
+        """
         item = self._items.get(token_hash)
-        if item is not None:
-            self._items.move_to_end(token_hash)
-        return item
+        if item is None:
+            return None
+        principal, auth_token, checked_at = item
+        if time.monotonic() - checked_at > self.max_age:
+            del self._items[token_hash]
+            return None
+        self._items.move_to_end(token_hash)
+        return principal, auth_token
 
     def put(self, token_hash: str, principal: Any, auth_token: bytes) -> None:
-        self._items[token_hash] = (principal, auth_token)
+        self._items[token_hash] = (principal, auth_token, time.monotonic())
         self._items.move_to_end(token_hash)
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
@@ -323,14 +335,6 @@ class Caching:
         cache.add_recovery_hook(invalidator.drain)
         return cls(cache, CacheKeys(cache), invalidator, PrincipalCache())
 
-    def stage(self, session: AsyncSession, keys: Sequence[str]) -> Staged:
-        """Call before the commit: the invalidation joins the write's transaction."""
-        return self.invalidator.stage(session, keys)
-
-    async def deliver(self, staged: Staged) -> None:
-        """Call after the commit."""
-        await self.invalidator.deliver(staged)
-
 
 def get_caching(request: Request) -> Caching | None:
     """The app's cache; None when CACHE_ENABLED is off."""
@@ -354,12 +358,11 @@ async def read_through(
 ) -> Cached:
     """A service read through the cache: load returns JSON-ready data, stored encoded."""
 
+    # The load must read the database after the cache read the generation tokens, so
+    # that a write committed in between is either in the result or has deleted those
+    # tokens. It does: PostgreSQL (READ COMMITTED) takes a snapshot per statement, and
+    # SQLite runs these SELECTs outside a transaction.
     async def encoded() -> bytes:
-        # The load's database snapshot must start after the cache read the generation
-        # tokens: a transaction opened earlier (the token lookup) may hold an older
-        # snapshot on SQLite, which a write committed in between would not be in.
-        if session.in_transaction():
-            await session.rollback()
         return orjson.dumps(await load())
 
     if caching is None:
@@ -374,7 +377,9 @@ async def commit_and_invalidate(
     invalidations: Callable[[CacheKeys], Sequence[str]],
 ) -> None:
     """Commit a write with its invalidation in the same transaction, then deliver it."""
-    staged = caching.stage(session, invalidations(caching.keys)) if caching else None
+    if caching is None:
+        await session.commit()
+        return
+    staged = caching.invalidator.stage(session, invalidations(caching.keys))
     await session.commit()
-    if caching is not None and staged is not None:
-        await caching.deliver(staged)
+    await caching.invalidator.deliver(staged)

@@ -19,6 +19,7 @@ from agenthub import benchdata, demo, migrations
 from agenthub.caching import Caching
 from agenthub.config import Settings
 from agenthub.db import create_engine, create_sessionmaker
+from agenthub.exceptions import NotFound
 from agenthub.main import create_app
 from agenthub.organizations.schemas import Role
 from agenthub.organizations.service import OrganizationService
@@ -119,7 +120,9 @@ def demo_data(
     _print_demo(summary, f"http://{settings.HOST}:{settings.PORT}")
 
 
-def _with_cache(settings: Settings, work: Callable[[Caching], Awaitable[T]]) -> T:
+def _with_cache(
+    settings: Settings, work: Callable[[Caching], Awaitable[T]], *, require_cache: bool = True
+) -> T:
     _migrate(settings)  # starting the cache delivers pending invalidations from the outbox
 
     async def run() -> T:
@@ -127,7 +130,7 @@ def _with_cache(settings: Settings, work: Callable[[Caching], Awaitable[T]]) -> 
         caching = Caching.build(settings, create_sessionmaker(engine))
         try:
             await caching.cache.start()
-            if not caching.cache.is_enabled():
+            if require_cache and not caching.cache.is_enabled():
                 typer.echo("error: the cache backend does not answer", err=True)
                 raise typer.Exit(1)
             return await work(caching)
@@ -190,6 +193,28 @@ def token_create(
         f"{role} token for organization {org!r} (store it now; it is not shown again):", err=True
     )
     typer.echo(secret)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[uuid.UUID, typer.Argument(help="The token's id (GET /api/tokens).")],
+    org: Annotated[str, typer.Option(help="Slug of the token's organization.")],
+) -> None:
+    """Revoke a token now, in every agenthub process (its cached principals included)."""
+    settings = Settings()
+
+    async def revoke(caching: Caching) -> None:
+        # With Redis unreachable the revocation still commits; its invalidation waits in
+        # the outbox, which every running instance delivers before reading Redis again.
+        async with caching.invalidator.sessionmaker() as session:
+            await OrganizationService(caching).revoke_as_operator(session, org, token_id)
+
+    try:
+        _with_cache(settings, revoke, require_cache=False)
+    except NotFound as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"token {token_id} revoked", err=True)
 
 
 def _print_demo(summary: demo.DemoSummary, base_url: str) -> None:

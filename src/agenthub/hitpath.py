@@ -47,8 +47,13 @@ class CachedRead:
     entry: EntryBuilder
 
 
-def _uuid_path(template: str) -> re.Pattern[str]:
-    return re.compile("^" + template.replace("{id}", "([0-9a-fA-F-]{36})") + "$")
+_UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+# Query strings longer than this are not memoized (the memo is bounded in entries).
+_MAX_MEMO_QUERY = 1024
+
+
+def _path(template: str) -> re.Pattern[str]:
+    return re.compile("^" + template.replace("{id}", _UUID) + "$")
 
 
 def _required(query: BaseModel | None) -> BaseModel:
@@ -67,14 +72,14 @@ def _by_id(build: Callable[[CacheKeys, Any, Any], Entry]) -> EntryBuilder:
 
 
 READS: tuple[CachedRead, ...] = (
-    CachedRead(_uuid_path("/api/agents"), AgentListQuery, _list(CacheKeys.agents_page)),
-    CachedRead(_uuid_path("/api/agents/{id}"), None, _by_id(CacheKeys.agent_details)),
-    CachedRead(_uuid_path("/api/agents/{id}/stats"), None, _by_id(CacheKeys.agent_stats)),
-    CachedRead(_uuid_path("/api/servers"), ServerListQuery, _list(CacheKeys.servers_page)),
-    CachedRead(_uuid_path("/api/servers/{id}/tools"), None, _by_id(CacheKeys.server_tools)),
-    CachedRead(_uuid_path("/api/servers/{id}/health"), None, _by_id(CacheKeys.server_health)),
+    CachedRead(_path("/api/agents"), AgentListQuery, _list(CacheKeys.agents_page)),
+    CachedRead(_path("/api/agents/{id}"), None, _by_id(CacheKeys.agent_details)),
+    CachedRead(_path("/api/agents/{id}/stats"), None, _by_id(CacheKeys.agent_stats)),
+    CachedRead(_path("/api/servers"), ServerListQuery, _list(CacheKeys.servers_page)),
+    CachedRead(_path("/api/servers/{id}/tools"), None, _by_id(CacheKeys.server_tools)),
+    CachedRead(_path("/api/servers/{id}/health"), None, _by_id(CacheKeys.server_health)),
     CachedRead(
-        _uuid_path("/api/tools/definitions"),
+        _path("/api/tools/definitions"),
         ToolListQuery,
         lambda keys, _principal, _id, query: keys.tool_definitions_page(_required(query)),
     ),
@@ -103,7 +108,7 @@ async def _hit(caching: Caching, scope: Scope) -> CachedResponse:
     if not caching.cache.is_enabled():
         raise _FallThrough
     read, item_id = _match(scope["path"])
-    headers = dict(scope["headers"])
+    headers = _single_headers(scope["headers"])
     token_hash = _token_hash(headers.get(b"authorization"))
     known = caching.principals.get(token_hash)
     if known is None:
@@ -111,7 +116,8 @@ async def _hit(caching: Caching, scope: Scope) -> CachedResponse:
     principal, auth_token = known
     entry, auth_key = _entry_for(caching, read, item_id, principal, scope)
     try:
-        found = await caching.cache.lookup(entry, also=(auth_key,))
+        # A miss is not counted here: the route's read-through counts it.
+        found = await caching.cache.lookup(entry, also=(auth_key,), count_miss=False)
     except CacheUnavailable:
         raise _FallThrough from None
     if found.also[0] != auth_token:
@@ -135,15 +141,28 @@ def _entry_for(
     """The entry and auth generation key of a request, memoized: they depend only on
     the path, the query string and the organization, and building them (validation,
     digest) would be a large share of a hit's cost."""
-    memo_key = (scope["path"], scope["query_string"], principal.organization_id)
+    query_string: bytes = scope["query_string"]
+    memo_key = (scope["path"], query_string, principal.organization_id)
     known = caching.hit_entries.get(memo_key)
     if known is not None:
         return known
-    query = _validated_query(read, scope["query_string"])
+    query = _validated_query(read, query_string)
     entry = read.entry(caching.keys, principal, item_id, query)
     found = entry, caching.keys.auth_generation(principal.organization_id)
-    caching.hit_entries.put(memo_key, found)
+    if len(query_string) <= _MAX_MEMO_QUERY:
+        caching.hit_entries.put(memo_key, found)
     return found
+
+
+def _single_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """The request's headers; a repeated Authorization or If-None-Match falls through,
+    so that the route, not a guess here, decides which one counts."""
+    headers = dict(raw)
+    if len(headers) != len(raw):
+        names = [name for name, _ in raw]
+        if names.count(b"authorization") > 1 or names.count(b"if-none-match") > 1:
+            raise _FallThrough
+    return headers
 
 
 def _match(path: str) -> tuple[CachedRead, uuid.UUID | None]:

@@ -51,7 +51,7 @@ class Invalidator:
 
     def stage(self, session: AsyncSession, keys: Sequence[str]) -> Staged:
         """Record the invalidation in the caller's transaction (commit follows)."""
-        row = PendingInvalidation(keys=list(keys)) if self.durable else None
+        row = PendingInvalidation(keys=list(keys)) if self.durable and keys else None
         if row is not None:
             session.add(row)
         return Staged(tuple(keys), row)
@@ -61,12 +61,20 @@ class Invalidator:
         if not await self.cache.invalidate_generations(staged.keys):
             logger.warning("Cache invalidation kept in the outbox until the cache answers")
             return
-        if staged.row is not None:
+        if staged.row is None:
+            return
+        try:
             async with self.sessionmaker() as session:
                 await session.execute(
                     delete(PendingInvalidation).where(PendingInvalidation.id == staged.row.id)
                 )
                 await session.commit()
+        except Exception:
+            # The write is committed and invalidated: it must not answer 500. The row is
+            # delivered again (harmlessly) and removed by the next drain.
+            logger.warning(
+                "Could not remove a delivered invalidation from the outbox", exc_info=True
+            )
 
     async def drain(self) -> None:
         """Deliver every pending invalidation; raises if the cache cannot take them.
@@ -85,7 +93,7 @@ class Invalidator:
                 if not rows:
                     return
                 keys = sorted({key for row in rows for key in row.keys})
-                if not await self.cache.invalidate_generations(keys, force=True):
+                if not await self.cache.invalidate_generations(keys):
                     raise RuntimeError("cache unreachable while delivering pending invalidations")
                 ids = [row.id for row in rows]
                 await session.execute(

@@ -50,6 +50,9 @@ class CircuitBreaker:
         self._hooks: list[RecoveryHook] = []
         self._task: asyncio.Task[None] | None = None
         self._recovering = asyncio.Lock()
+        # Counts every request to be open, even while open: a failure during the recovery
+        # hooks (e.g. an invalidation that could not be delivered) must keep it open.
+        self._open_requests = 0
         self.opened_at: float | None = None
         self.times_opened = 0
 
@@ -77,6 +80,7 @@ class CircuitBreaker:
 
         With probe=False the caller runs `try_recover` itself (and opens again on failure).
         """
+        self._open_requests += 1
         if self._state is BreakerState.CLOSED:
             self._state = BreakerState.OPEN
             self.opened_at = time.monotonic()
@@ -91,6 +95,7 @@ class CircuitBreaker:
         async with self._recovering:
             if self._state is BreakerState.CLOSED:
                 return True
+            requests_before = self._open_requests
             try:
                 async with asyncio.timeout(self.probe_timeout):
                     await self._probe()
@@ -99,6 +104,8 @@ class CircuitBreaker:
             except Exception as exc:  # any failure: stay open, the probe loop retries
                 logger.debug("Cache recovery failed: %r", exc)
                 return False
+            if self._open_requests != requests_before:
+                return False  # something failed meanwhile: run the hooks again first
             self._failures = 0
             self._state = BreakerState.CLOSED
             self.opened_at = None

@@ -194,19 +194,25 @@ class Cache:
 
     # -- generation-checked read-through --------------------------------------------
 
-    async def lookup(self, entry: Entry, also: Sequence[str] = ()) -> Lookup:
-        """Read an entry, its generation tokens and any extra keys in one round trip."""
+    async def lookup(
+        self, entry: Entry, also: Sequence[str] = (), *, count_miss: bool = True
+    ) -> Lookup:
+        """Read an entry, its generation tokens and any extra keys in one round trip.
+
+        count_miss=False: the caller falls back to `get_or_load`, which counts the miss.
+        """
         keys = [entry.key, *entry.generations, *also]
         values = await self._call("get", lambda: self.backend.get_many(keys))
         split = 1 + len(entry.generations)
         tokens = tuple(values[1:split])
         hit = self._verify(values[0], tokens)
         if hit is None:
-            self.counters.misses += 1
-            logger.debug("Cache MISS", extra={"cache_key": entry.key})
+            if count_miss:
+                self.counters.misses += 1
+                logger.debug("Cache MISS %s", entry.key, extra={"cache_key": entry.key})
         else:
             self.counters.hits += 1
-            logger.debug("Cache HIT", extra={"cache_key": entry.key})
+            logger.debug("Cache HIT %s", entry.key, extra={"cache_key": entry.key})
         return Lookup(hit, tokens, tuple(values[split:]))
 
     def _verify(self, raw: bytes | None, tokens: tuple[bytes | None, ...]) -> Cached | None:
@@ -324,18 +330,19 @@ class Cache:
         """The current tokens of generation keys, creating the missing ones."""
         return await self._ensure_generations(Entry("", tuple(keys)), (None,) * len(keys))
 
-    async def invalidate_generations(self, keys: Sequence[str], *, force: bool = False) -> bool:
+    async def invalidate_generations(self, keys: Sequence[str]) -> bool:
         """Invalidate every entry that depends on these generation keys.
 
-        Returns False when the backend could not be reached; the caller must keep the
-        invalidation and deliver it later (the breaker is open by then, so nothing is
-        read from the backend until the recovery hooks have delivered it). ``force``
-        sends it even while the breaker is open: that is what recovery hooks use.
+        Sent even while the breaker is open (the breaker spares reads the latency of a
+        dead backend; an invalidation is worth one deadline). Returns False when the
+        backend could not be reached: the caller must keep the invalidation and deliver
+        it later. The breaker is open by then, and it does not close before its recovery
+        hooks ran without such a failure, so nothing is read from the backend first.
         """
         if not keys:
             return True
         try:
-            await self._call("invalidate", lambda: self.backend.delete(keys), force=force)
+            await self._call("invalidate", lambda: self.backend.delete(keys), force=True)
         except CacheUnavailable:
             self.counters.invalidation_failures += 1
             self.breaker.open()

@@ -26,7 +26,8 @@ class SingleFlight(Generic[T]):
             try:
                 return await asyncio.shield(flight), False
             except asyncio.CancelledError:
-                if not flight.cancelled():
+                current = asyncio.current_task()
+                if not flight.cancelled() or (current is not None and current.cancelling()):
                     raise  # this follower itself was cancelled
         return await self._lead(key, work), True
 

@@ -187,6 +187,43 @@ async def test_another_organization_never_reads_an_entry(
     assert mine["total"] == 1 and theirs["total"] == 0
 
 
+# -- the hit path answers exactly like the route -----------------------------------------
+
+
+async def test_a_malformed_id_is_refused_warm_or_cold(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    agent = await create_agent(client, tenant)
+    headers = tenant.headers(Role.viewer)
+    await get(client, f"/api/agents/{agent['id']}", headers)
+    hex_digits = agent["id"].replace("-", "")
+    odd = f"{hex_digits[:31]}----{hex_digits[31:]}"  # 36 characters, dashes misplaced
+    assert (await client.get(f"/api/agents/{odd}", headers=headers)).status_code == 422
+
+
+async def test_a_repeated_authorization_header_is_decided_by_the_route(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    headers = tenant.headers(Role.viewer)
+    await get(client, "/api/agents", headers)
+    assert (await get(client, "/api/agents", headers)).headers["x-cache"] == "HIT"
+    raw = [("Authorization", "Bearer ahk_not-a-token"), ("Authorization", headers["Authorization"])]
+    response = await client.get("/api/agents", headers=httpx.Headers(raw))
+    assert response.status_code == 401
+
+
+async def test_a_cached_principal_is_trusted_for_a_bounded_time(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant, queries: QueryCounter
+) -> None:
+    headers = tenant.headers(Role.viewer)
+    await get(client, "/api/agents", headers)
+    app.state.caching.principals.max_age = 0.0
+    queries.statements.clear()
+    assert (await get(client, "/api/agents", headers)).headers["x-cache"] == "HIT"
+    # the route answered (the cached entry is still good), after looking at the token again
+    assert any("api_tokens" in statement for statement in queries.statements)
+
+
 # -- every write invalidates what it changed --------------------------------------------
 
 

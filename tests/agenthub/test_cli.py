@@ -146,3 +146,25 @@ def test_cache_commands_touch_only_their_prefix(
     finally:
         client.delete(*mine, *others)
         client.close()
+
+
+def test_token_revoke_from_the_command_line(sqlite_url: str) -> None:
+    created = runner.invoke(app, ["token", "create", "--org", "acme", "--role", "viewer"])
+    secret = created.stdout.strip().splitlines()[-1]
+
+    async def token_id() -> object:
+        engine = create_engine(sqlite_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                principal = await OrganizationService().authenticate(session, secret)
+                return principal.token_id if principal else None
+        finally:
+            await engine.dispose()
+
+    found = asyncio.run(token_id())
+    assert found is not None
+    revoked = runner.invoke(app, ["token", "revoke", str(found), "--org", "acme"])
+    assert revoked.exit_code == 0, revoked.output
+    assert asyncio.run(token_id()) is None
+    missing = runner.invoke(app, ["token", "revoke", str(found), "--org", "globex"])
+    assert missing.exit_code == 1

@@ -233,3 +233,25 @@ async def test_close_stops_the_probe_loop() -> None:
     calls = probe.calls
     await asyncio.sleep(0.05)
     assert probe.calls == calls
+
+
+async def test_a_failure_while_the_hooks_run_keeps_it_open() -> None:
+    # A write whose invalidation fails while the recovery hooks are delivering the
+    # outbox (after their last read of it) must not let the breaker close: its
+    # invalidation is still pending.
+    breaker = CircuitBreaker(FakeProbe(healthy=True), threshold=1, delay=no_delay)
+    runs = 0
+
+    async def hook() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            breaker.open()  # what a failed invalidation does
+
+    breaker.add_recovery_hook(hook)
+    breaker.open(probe=False)
+    assert await breaker.try_recover() is False
+    assert breaker.state is BreakerState.OPEN
+    assert await breaker.try_recover() is True
+    assert runs == 2
+    await breaker.close()

@@ -21,8 +21,9 @@ async def test_hits_and_misses_are_logged_at_debug_with_the_key(
     item = Entry(cache.keys.key("o.1", "agents", "list"), (cache.keys.key("o.1", "gen", "a"),))
     await cache.get_or_load(item, Counter())
     await cache.get_or_load(item, Counter())
-    records = [r for r in caplog.records if r.getMessage() in {"Cache HIT", "Cache MISS"}]
-    assert [r.getMessage() for r in records] == ["Cache MISS", "Cache HIT"]
+    records = [r for r in caplog.records if r.msg in {"Cache HIT %s", "Cache MISS %s"}]
+    assert [r.getMessage().split()[:2] for r in records] == [["Cache", "MISS"], ["Cache", "HIT"]]
+    assert all(r.getMessage().endswith(r.cache_key) for r in records)
     assert all(r.levelno == logging.DEBUG for r in records)
     assert all(getattr(r, "cache_key", None) == item.key for r in records)
     assert all(r.name == "cachelayer" for r in records)

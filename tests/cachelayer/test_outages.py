@@ -244,7 +244,7 @@ class Outbox:
         async def deliver() -> None:
             self.deliveries += 1
             keys = sorted(self.pending)
-            if keys and not await cache.invalidate_generations(keys, force=True):
+            if keys and not await cache.invalidate_generations(keys):
                 raise RuntimeError("the pending invalidation could not be delivered")
             self.pending.difference_update(keys)
 

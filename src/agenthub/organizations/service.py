@@ -107,9 +107,24 @@ class OrganizationService:
             token.is_platform_admin and not principal.is_platform_admin
         ):
             raise Forbidden("This token has more rights than yours; it cannot be revoked by you.")
+        await self._revoke(session, token)
+
+    async def revoke_as_operator(
+        self, session: AsyncSession, slug: str, token_id: uuid.UUID
+    ) -> None:
+        """Revoke any token of an organization (command line: no caller to check)."""
+        organization = await repository.get_organization_by_slug(session, slug)
+        token = (
+            await repository.get_token(session, organization.id, token_id) if organization else None
+        )
+        if token is None:
+            raise NotFound("No such token in this organization.")
+        await self._revoke(session, token)
+
+    async def _revoke(self, session: AsyncSession, token: ApiToken) -> None:
         if token.revoked_at is not None:
             return
-        await repository.revoke_token(session, principal.organization_id, token_id, utcnow())
+        await repository.revoke_token(session, token.organization_id, token.id, utcnow())
         # Deleting the organization's auth generation drops every process's cached
         # principals of that organization: the revoked token fails on its next request.
         await commit_and_invalidate(

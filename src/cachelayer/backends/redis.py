@@ -84,7 +84,7 @@ class RedisBackend:
     async def ensure_generations(
         self, keys: Sequence[str], proposed: Sequence[bytes], ttl_ms: int
     ) -> list[bytes]:
-        async with self.client.pipeline(transaction=False) as pipe:
+        async with self._in_flight, self.client.pipeline(transaction=False) as pipe:
             for key, token in zip(keys, proposed, strict=True):
                 pipe.set(key, token, nx=True, get=True, px=ttl_ms)
             previous: list[bytes | None] = await pipe.execute()
@@ -95,13 +95,15 @@ class RedisBackend:
     async def delete(self, keys: Sequence[str]) -> int:
         if not keys:
             return 0
-        removed: int = await self.client.unlink(*keys)
+        async with self._in_flight:
+            removed: int = await self.client.unlink(*keys)
         return removed
 
     async def delete_matching(self, pattern: str) -> int:
         removed = 0
         async for batch in self._scan(pattern):
-            removed += await self.client.unlink(*batch)
+            async with self._in_flight:
+                removed += await self.client.unlink(*batch)
         return removed
 
     async def _scan(self, pattern: str) -> Any:
@@ -115,7 +117,8 @@ class RedisBackend:
             yield batch
 
     async def ping(self) -> None:
-        await self.client.ping()
+        async with self._in_flight:
+            await self.client.ping()
 
     async def close(self) -> None:
         await self.client.aclose()
