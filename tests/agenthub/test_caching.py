@@ -351,56 +351,49 @@ async def test_a_revoked_token_fails_at_once_on_the_hit_path(
     ] == "HIT"
 
 
-@pytest.mark.redis
-async def test_revocation_reaches_every_process_at_once(
-    database_url: str, redis_server_url: str, key_prefix: str
-) -> None:
-    settings = Settings(
-        DATABASE_URL=database_url, REDIS_URL=redis_server_url, CACHE_PREFIX=key_prefix
-    )
+@asynccontextmanager
+async def two_processes(
+    database_url: str, redis_url: str, prefix: str
+) -> AsyncIterator[tuple[Tenant, httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two apps sharing one database and one Redis, as two instances would."""
+    settings = Settings(DATABASE_URL=database_url, REDIS_URL=redis_url, CACHE_PREFIX=prefix)
     async with running(settings) as first, running(settings) as second:
         await empty_tables(first.state.engine)
         tenant = await make_tenant(first, "acme")
         async with client_for(first) as one, client_for(second) as two:
-            created = expect(
-                await one.post(
-                    "/api/tokens",
-                    json={"name": "t", "role": "viewer"},
-                    headers=tenant.headers(Role.admin),
-                ),
-                201,
-            )
-            headers = {"Authorization": f"Bearer {created['token']}"}
-            await get(two, "/api/agents", headers)
-            assert (await get(two, "/api/agents", headers)).headers["x-cache"] == "HIT"
-            expect(
-                await one.delete(
-                    f"/api/tokens/{created['id']}", headers=tenant.headers(Role.admin)
-                ),
-                204,
-            )
-            assert (await two.get("/api/agents", headers=headers)).status_code == 401
+            yield tenant, one, two
+
+
+@pytest.mark.redis
+async def test_revocation_reaches_every_process_at_once(
+    database_url: str, redis_server_url: str, key_prefix: str
+) -> None:
+    async with two_processes(database_url, redis_server_url, key_prefix) as (tenant, one, two):
+        body = {"name": "t", "role": "viewer"}
+        created = expect(
+            await one.post("/api/tokens", json=body, headers=tenant.headers(Role.admin)), 201
+        )
+        headers = {"Authorization": f"Bearer {created['token']}"}
+        await get(two, "/api/agents", headers)
+        assert (await get(two, "/api/agents", headers)).headers["x-cache"] == "HIT"
+        revoke = await one.delete(
+            f"/api/tokens/{created['id']}", headers=tenant.headers(Role.admin)
+        )
+        expect(revoke, 204)
+        assert (await two.get("/api/agents", headers=headers)).status_code == 401
 
 
 @pytest.mark.redis
 async def test_a_write_in_one_process_is_seen_by_the_next_read_in_another(
     database_url: str, redis_server_url: str, key_prefix: str
 ) -> None:
-    settings = Settings(
-        DATABASE_URL=database_url, REDIS_URL=redis_server_url, CACHE_PREFIX=key_prefix
-    )
-    async with running(settings) as first, running(settings) as second:
-        await empty_tables(first.state.engine)
-        tenant = await make_tenant(first, "acme")
-        async with client_for(first) as one, client_for(second) as two:
-            agent = await create_agent(one, tenant, name="old")
-            url = f"/api/agents/{agent['id']}"
-            await get(two, url, tenant.headers(Role.viewer))
-            assert (await get(two, url, tenant.headers(Role.viewer))).headers["x-cache"] == "HIT"
-            expect(
-                await one.put(url, json={"name": "new"}, headers=tenant.headers(Role.member)), 200
-            )
-            assert (await get(two, url, tenant.headers(Role.viewer))).json()["name"] == "new"
+    async with two_processes(database_url, redis_server_url, key_prefix) as (tenant, one, two):
+        agent = await create_agent(one, tenant, name="old")
+        url = f"/api/agents/{agent['id']}"
+        await get(two, url, tenant.headers(Role.viewer))
+        assert (await get(two, url, tenant.headers(Role.viewer))).headers["x-cache"] == "HIT"
+        expect(await one.put(url, json={"name": "new"}, headers=tenant.headers(Role.member)), 200)
+        assert (await get(two, url, tenant.headers(Role.viewer))).json()["name"] == "new"
 
 
 # -- stampede ---------------------------------------------------------------------------
