@@ -1,0 +1,439 @@
+"""Ratios, the terminal table and docs/benchmarks.md, all from one run's raw results.
+
+`python -m bench.report [results.json]` rewrites docs/benchmarks.md from saved results
+(default: bench/results/latest.json) without measuring again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = "agents.page1"
+
+ORIGINAL_QUOTE = (
+    "| Endpoint | Avant (ms) | Apres (cache hit) | Gain |\n"
+    "|----------|-----------|-------------------|------|\n"
+    "| GET /api/agents | 50-150 ms | 5-10 ms | 85-95% |\n"
+    "| GET /api/tools/definitions | 30-100 ms | 5-10 ms | 85-90% |"
+)
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _ratio(numerator: Any, denominator: Any) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(float(numerator) / float(denominator), 2)
+
+
+def _round_ratios(results: dict[str, Any], top: str, bottom: str) -> list[float | None]:
+    """The ratio of each round (the two were measured minutes apart at most)."""
+    tops = _get(results, "head_to_head", top, "rounds") or []
+    bottoms = _get(results, "head_to_head", bottom, "rounds") or []
+    return [
+        _ratio(a.get("requests_per_second"), b.get("requests_per_second"))
+        for a, b in zip(tops, bottoms, strict=False)
+    ]
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    """The comparisons this run supports, each between figures of this one run."""
+    main = _get(results, "after", MAIN) or {}
+    out: dict[str, Any] = {
+        # same sequential client, same request: a forced miss over a hit
+        "hit_vs_miss_p50": _ratio(
+            _get(main, "miss_seq", "p50_ms"), _get(main, "hit_seq", "p50_ms")
+        ),
+        "hit_vs_miss_p99": _ratio(
+            _get(main, "miss_seq", "p99_ms"), _get(main, "hit_seq", "p99_ms")
+        ),
+        # wrk, 32 connections: hits over misses on unique keys
+        "hit_vs_miss_rps": _ratio(
+            _get(main, "hit", "requests_per_second"),
+            _get(main, "miss_wrk", "requests_per_second"),
+        ),
+        # medians of the alternating rounds (agenthub hit, bare, fastapi-cache2)
+        "hit_vs_bare_rps": _ratio(
+            _get(results, "head_to_head", "agenthub", "hit", "requests_per_second"),
+            _get(results, "head_to_head", "bare", "hit", "requests_per_second"),
+        ),
+        "hit_vs_bare_rps_rounds": _round_ratios(results, "agenthub", "bare"),
+        "hit_vs_fastapi_cache2_rps": _ratio(
+            _get(results, "head_to_head", "agenthub", "hit", "requests_per_second"),
+            _get(results, "head_to_head", "fastapi_cache2", "hit", "requests_per_second"),
+        ),
+        "hit_vs_fastapi_cache2_rps_rounds": _round_ratios(results, "agenthub", "fastapi_cache2"),
+        "hit_vs_fastapi_cache2_p50_seq": _ratio(
+            _get(results, "fastapi_cache2", "hit_seq", "p50_ms"),
+            _get(main, "hit_seq", "p50_ms"),
+        ),
+    }
+    after_vs_before: dict[str, Any] = {}
+    for key, before in (results.get("before") or {}).items():
+        hit = _get(results, "after", key, "hit") or {}
+        after_vs_before[key] = {
+            "rps": _ratio(hit.get("requests_per_second"), before.get("requests_per_second")),
+            "p50": _ratio(before.get("p50_ms"), hit.get("p50_ms")),
+            "p99": _ratio(before.get("p99_ms"), hit.get("p99_ms")),
+            "seq_p50": _ratio(
+                _get(before, "seq", "p50_ms"), _get(results, "after", key, "hit_seq", "p50_ms")
+            ),
+        }
+    out["after_vs_before"] = after_vs_before
+    return out
+
+
+def _ms(value: Any) -> str:
+    if value is None:
+        return "–"
+    value = float(value)
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _rps(value: Any) -> str:
+    return "–" if value is None else f"{float(value):,.0f}"
+
+
+def _x(value: Any) -> str:
+    return "–" if value is None else f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
+
+def _xs(values: Any) -> str:
+    return ", ".join(_x(value) for value in values) if values else "–"
+
+
+def _wrk_connections(settings: dict[str, Any]) -> str:
+    command = str(settings.get("wrk", ""))
+    return next((part[2:] for part in command.split() if part.startswith("-c")), "?")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _label(results: dict[str, Any], key: str) -> str:
+    return str((results.get("endpoints") or {}).get(key, key))
+
+
+def ratio_lines(results: dict[str, Any]) -> list[str]:
+    r = results.get("ratios") or ratios(results)
+    lines = [
+        f"hit vs miss p50 (agents list page 1, sequential client): {_x(r['hit_vs_miss_p50'])} "
+        f"faster (p99: {_x(r['hit_vs_miss_p99'])}; the target is at least 20x)",
+        f"hit vs miss throughput (agents list, wrk, unique keys): {_x(r['hit_vs_miss_rps'])}",
+        f"agenthub hit vs bare FastAPI endpoint, req/s: {_x(r['hit_vs_bare_rps'])} "
+        f"(median of rounds; each round: {_xs(r.get('hit_vs_bare_rps_rounds'))}; "
+        "the target is at least 2x)",
+        f"agenthub hit vs fastapi-cache2 hit, req/s: {_x(r['hit_vs_fastapi_cache2_rps'])} "
+        f"(each round: {_xs(r.get('hit_vs_fastapi_cache2_rps_rounds'))}; "
+        f"sequential p50: {_x(r['hit_vs_fastapi_cache2_p50_seq'])} lower)",
+    ]
+    for key, values in (r.get("after_vs_before") or {}).items():
+        lines.append(
+            f"after vs before, {_label(results, key)}: {_x(values['rps'])} the req/s; "
+            f"under load p50 {_x(values['p50'])} lower, p99 {_x(values['p99'])} lower; "
+            f"sequential p50 {_x(values.get('seq_p50'))} lower"
+        )
+    return lines
+
+
+def before_after_rows(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for key, before in (results.get("before") or {}).items():
+        hit = _get(results, "after", key, "hit") or {}
+        ab = _get(results, "ratios", "after_vs_before", key) or {}
+        rows.append(
+            [
+                _label(results, key),
+                _ms(before.get("p50_ms")),
+                _ms(before.get("p99_ms")),
+                _rps(before.get("requests_per_second")),
+                _ms(_get(before, "seq", "p50_ms")),
+                _ms(hit.get("p50_ms")),
+                _ms(hit.get("p99_ms")),
+                _rps(hit.get("requests_per_second")),
+                _ms(_get(results, "after", key, "hit_seq", "p50_ms")),
+                _x(ab.get("rps")),
+            ]
+        )
+    return rows
+
+
+BEFORE_AFTER_HEADER = [
+    "endpoint (big org)",
+    "before p50 ms",
+    "before p99 ms",
+    "before req/s",
+    "before seq p50 ms",
+    "after (hit) p50 ms",
+    "after p99 ms",
+    "after req/s",
+    "after seq p50 ms",
+    "req/s after/before",
+]
+
+
+def cached_rows(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for key, data in (results.get("after") or {}).items():
+        rows.append(
+            [
+                _label(results, key),
+                str(data.get("probe_xcache", "–")),
+                _rps(_get(data, "hit", "requests_per_second")),
+                _ms(_get(data, "hit", "p50_ms")),
+                _ms(_get(data, "hit", "p99_ms")),
+                _ms(_get(data, "hit_seq", "p50_ms")),
+                _ms(_get(data, "hit_seq", "p99_ms")),
+                _ms(_get(data, "miss_seq", "p50_ms")),
+                _ms(_get(data, "miss_seq", "p99_ms")),
+                _x(_ratio(_get(data, "miss_seq", "p50_ms"), _get(data, "hit_seq", "p50_ms"))),
+                _rps(_get(data, "miss_wrk", "requests_per_second")),
+            ]
+        )
+    return rows
+
+
+CACHED_HEADER = [
+    "endpoint",
+    "X-Cache",
+    "hit req/s",
+    "hit p50 ms",
+    "hit p99 ms",
+    "seq hit p50",
+    "seq hit p99",
+    "seq miss p50",
+    "seq miss p99",
+    "miss/hit p50",
+    "miss req/s",
+]
+
+
+def comparison_rows(results: dict[str, Any]) -> list[list[str]]:
+    main = _get(results, "after", MAIN) or {}
+    agenthub = {**main, **(_get(results, "head_to_head", "agenthub") or {})}
+    rows = []
+    for name, data in (
+        ("agenthub, cache hit", agenthub),
+        ("bare FastAPI, constant bytes", results.get("bare") or {}),
+        ("fastapi-cache2, cache hit", results.get("fastapi_cache2") or {}),
+        (
+            "agenthub, cache disabled (before)",
+            {
+                "hit": _get(results, "before", MAIN),
+                "hit_seq": _get(results, "before", MAIN, "seq"),
+            },
+        ),
+    ):
+        rows.append(
+            [
+                name,
+                _rps(_get(data, "hit", "requests_per_second")),
+                _ms(_get(data, "hit", "p50_ms")),
+                _ms(_get(data, "hit", "p99_ms")),
+                _ms(_get(data, "hit_seq", "p50_ms")),
+                _ms(_get(data, "miss_seq", "p50_ms")),
+                _x(
+                    _ratio(
+                        _get(data, "hit", "requests_per_second"),
+                        _get(results, "bare", "hit", "requests_per_second"),
+                    )
+                ),
+                ", ".join(_rps(run.get("requests_per_second")) for run in data.get("rounds", []))
+                or "–",
+            ]
+        )
+    return rows
+
+
+COMPARISON_HEADER = [
+    "server (GET /api/agents, page 1)",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "seq hit p50 ms",
+    "seq miss p50 ms",
+    "req/s vs bare",
+    "req/s of each round",
+]
+
+
+def render_terminal(results: dict[str, Any]) -> str:
+    parts = [
+        "Before (cache disabled) and after (cache hit), wrk "
+        + str(_get(results, "settings", "wrk")),
+        _table(BEFORE_AFTER_HEADER, before_after_rows(results)),
+        "",
+        "Cached endpoints",
+        _table(CACHED_HEADER, cached_rows(results)),
+        "",
+        "Against a bare endpoint and fastapi-cache2",
+        _table(COMPARISON_HEADER, comparison_rows(results)),
+        "",
+        "Ratios of this run:",
+        *(f"  {line}" for line in ratio_lines(results)),
+    ]
+    notes = results.get("notes") or []
+    if notes:
+        parts += ["", "Notes:", *(f"  {note}" for note in notes)]
+    return "\n".join(parts)
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    m = results.get("machine") or {}
+    v = results.get("versions") or {}
+    s = results.get("settings") or {}
+    fx = results.get("fixtures") or {}
+    db = results.get("database") or {}
+    counts = db.get("counts") or {}
+    page_bytes = results.get("page_bytes")
+    packages = ", ".join(
+        f"{name} {version}"
+        for name, version in v.items()
+        if name not in ("python", "postgresql", "redis", "wrk")
+    )
+    notes = results.get("notes") or []
+    count_rows = [[table, f"{count:,}"] for table, count in counts.items()]
+    return (
+        f"""# Benchmarks
+
+Generated by `bench/report.py` from the run of {results.get("started_at", "?")} (raw
+results: `bench/results/`, not committed). Run `./dev bench` to measure again and
+rewrite this page. Every comparison below is between figures of that one run, on one
+machine: absolute numbers move with the machine and its load, ratios much less.
+
+## Ratios
+
+{chr(10).join(f"- {line}" for line in ratio_lines(results))}
+
+## Before and after
+
+The original report quoted (French, "expected gains"):
+
+{ORIGINAL_QUOTE}
+
+Measured here, big organization ({fx.get("big_organization_agents", "?"):,} agents),
+`{s.get("wrk", "?")}`, one uvicorn worker. "Before" is agenthub with its cache disabled
+({results.get("baseline_method", "?")}); "after" is the same request once cached (a hit).
+"seq" columns: {s.get("sequential_requests", "?")} requests one after the other on one
+keep-alive connection, the latency of a request that waits for no other; the other
+columns are under wrk's {_wrk_connections(s)} concurrent connections.
+
+{_table(BEFORE_AFTER_HEADER, before_after_rows(results))}
+
+## Every cached endpoint
+
+Hits: `{s.get("wrk", "?")}` after warming the entry (the probe request's `X-Cache`
+is shown), then {s.get("sequential_requests", "?")} sequential requests ("seq") from a
+minimal HTTP/1.1 client on one keep-alive socket (`bench/measure.py`), each checked to
+carry `X-Cache: HIT`. Misses: the same sequential client, with the entry forced out
+before each timed request ({results.get("miss_method", "?")}), each answer checked to
+carry `X-Cache: MISS`. "miss req/s": wrk over a list of distinct keys (list pages of
+11-30 items on pages 1-100 in both orders, or each of the big organization's agents),
+the `X-Cache` of every answer counted by the wrk script.
+
+{_table(CACHED_HEADER, cached_rows(results))}
+
+## Against a bare endpoint and fastapi-cache2
+
+The bare endpoint is a FastAPI route returning constant bytes of the agents page's size
+({page_bytes or "?"} bytes), with no authentication, database or cache
+(`bench/bare_app.py`). fastapi-cache2 {v.get("fastapi-cache2", "?")} caches the same
+agents page, built by agenthub's own (uncached) page loader on the same database, with
+`RedisBackend` and
+`@cache(expire=300)` as its README shows; its authentication is an in-process token
+lookup, as cheap as agenthub's (`bench/fastapi_cache2_app.py`). Same uvicorn options.
+On a hit, fastapi-cache2 decodes the stored JSON and FastAPI encodes it again
+(`jsonable_encoder`, then `json.dumps`); agenthub sends the stored bytes as they are.
+
+The three servers ran in {len(_get(results, "head_to_head", "bare", "rounds") or [])}
+alternating rounds (agenthub, bare, fastapi-cache2, then again), each a fresh process
+with a short warm-up run first; the table shows each one's median round, and the
+ratios above the median ratio and each round's, so that a busy minute on this shared
+machine cannot favour one of them.
+
+{_table(COMPARISON_HEADER, comparison_rows(results))}
+
+The sequential client's floor, the bare endpoint's "seq hit p50", is
+{_ms(_get(results, "bare", "hit_seq", "p50_ms"))} ms with the harness's socket client
+and {_ms(_get(results, "bare", "httpx_seq", "p50_ms"))} ms with httpx, which is why
+the sequential timings do not use httpx.
+
+## Machine
+
+- {m.get("nproc", "?")} CPUs available ({m.get("cpu_model", "?")}), \
+{m.get("memory_gib", "?")} GiB of memory
+- {m.get("os", "?")}, Linux {m.get("kernel", "?")}
+- wrk, PostgreSQL, Redis, the server under test and the sequential client share the
+  machine; the servers run one at a time.
+
+## Versions
+
+- Python {v.get("python", "?")}, PostgreSQL {v.get("postgresql", "?")}, \
+Redis {v.get("redis", "?")}, {v.get("wrk", "wrk ?")}
+- {packages}
+
+## Data
+
+The bench profile (`agenthub demo-data --profile bench`, `src/agenthub/benchdata.py`,
+seed {s.get("seed", "?")}), loaded once into the `agenthub_bench` database and kept:
+
+{_table(["table", "rows"], count_rows)}
+
+The search `{fx.get("search_word", "?")}` matches {fx.get("search_matches", "?")} of the
+big organization's agents; the tool search is `{fx.get("tool_search_word", "?")}`, the
+category `{fx.get("tool_category", "?")}`. The health endpoint's server points at a
+local HTTP endpoint the harness serves, so that its misses measure agenthub, not the
+network.
+
+## Method
+
+`{results.get("command", "./dev bench")}` runs `python -m bench`:
+
+1. the bench database: created if missing, migrated, loaded if its row counts are not
+   the profile's, then `VACUUM ANALYZE`;
+2. before: agenthub (`uvicorn --factory agenthub.main:create_app --workers 1 --loop
+   uvloop --http httptools`) with the cache disabled; one wrk run per request;
+3. after: the same with `REDIS_URL` and the key prefix `{s.get("cache_prefix", "?")}`,
+   which the harness clears with SCAN + UNLINK (never `FLUSHALL`: Redis is shared) at
+   the start and the end; hits, sequential hits and misses, miss throughput;
+4. alternating rounds of agenthub's cached agents page, the bare endpoint (step 4 of
+   the harness) and fastapi-cache2 (step 5; its own prefix, cleared after each round);
+5. the tables and ratios, printed and written here; raw JSON in `bench/results/`.
+
+Latency percentiles under load come from wrk (a Lua `done()` prints them as JSON).
+Sequential percentiles are nearest-rank over {s.get("sequential_requests", "?")}
+requests, timed around the client call (they include the client's own overhead, the
+same for hits and misses). `--duration`, `--connections`, `--threads`, `--rounds` and
+`--miss-requests` change the settings; shorter runs are noisier.
+
+{"## Notes" + chr(10) + chr(10) + chr(10).join(f"- {n}" for n in notes) if notes else ""}
+""".rstrip()
+        + "\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else ROOT / "bench" / "results" / "latest.json"
+    results = json.loads(path.read_text())
+    results["ratios"] = ratios(results)
+    (ROOT / "docs" / "benchmarks.md").write_text(render_markdown(results))
+    print(render_terminal(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

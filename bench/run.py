@@ -1,0 +1,591 @@
+"""`python -m bench`: agenthub before and after its cache, a bare endpoint, fastapi-cache2.
+
+Every server under test is a uvicorn subprocess (one worker, uvloop, httptools) on a
+free loopback port, started and stopped by this harness, one at a time; wrk drives it
+(`-t1 -c32 -d10s` by default). Steps:
+
+1. the bench database (PostgreSQL): created if missing, migrated, the bench profile
+   loaded if its row counts are not there yet, VACUUM ANALYZE;
+2. before: agenthub with its cache disabled, on the big organization's reads;
+3. after: agenthub with Redis, under a key prefix of its own that is cleared (SCAN +
+   UNLINK, never FLUSH*) at the start and at the end: hits with wrk, sequential hits
+   and misses with a minimal socket client, miss throughput with wrk over unique keys;
+4. a bare FastAPI endpoint returning constant bytes of the agents page's size, and
+5. the same agents list cached with fastapi-cache2 (its own prefix, cleared after),
+   in alternating rounds with agenthub's cached agents page (medians are compared);
+6. a table and the ratios of this run, raw JSON in bench/results/ and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import redis
+
+from agenthub.benchdata import AGENT_SEARCH_WORD, TOOL_SEARCH_WORD, bench_tokens
+from agenthub.config import Settings
+from bench import report
+from bench.database import (
+    SEED,
+    Fixtures,
+    bench_database_url,
+    big_organization_agent_ids,
+    prepare_database,
+    read_fixtures,
+)
+from bench.machine import machine, versions
+from bench.measure import RawClient, RawResponse, delete_keys, scan_unlink, timed_requests
+from bench.servers import ROOT, Server, free_port, health_target, uvicorn_server
+from bench.wrk import WrkMissing, WrkResult, WrkSettings, run_wrk, wrk_binary
+
+RESULTS_DIR = ROOT / "bench" / "results"
+DOCS_PATH = ROOT / "docs" / "benchmarks.md"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+CACHE_PREFIX = "ahbench"
+FASTAPI_CACHE_PREFIX = "fastapi-cache-bench"
+TOOL_CATEGORY = "databases"
+WARM_UP = "2s"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    key: str
+    label: str
+    path: str
+    before: bool  # also measured with the cache disabled
+
+
+def endpoints(f: Fixtures) -> list[Endpoint]:
+    return [
+        Endpoint("agents.page1", "GET /api/agents (page 1)", "/api/agents", True),
+        Endpoint(
+            "agents.deep",
+            "GET /api/agents?page=400&limit=20",
+            "/api/agents?page=400&limit=20",
+            True,
+        ),
+        Endpoint(
+            "agents.search",
+            f"GET /api/agents?search={AGENT_SEARCH_WORD}",
+            f"/api/agents?search={AGENT_SEARCH_WORD}",
+            True,
+        ),
+        Endpoint(
+            "agents.filter", "GET /api/agents?status=paused", "/api/agents?status=paused", True
+        ),
+        Endpoint(
+            "tools.page1", "GET /api/tools/definitions (page 1)", "/api/tools/definitions", True
+        ),
+        Endpoint(
+            "tools.category",
+            f"GET /api/tools/definitions?category={TOOL_CATEGORY}",
+            f"/api/tools/definitions?category={TOOL_CATEGORY}",
+            True,
+        ),
+        Endpoint(
+            "tools.search",
+            f"GET /api/tools/definitions?search={TOOL_SEARCH_WORD}",
+            f"/api/tools/definitions?search={TOOL_SEARCH_WORD}",
+            True,
+        ),
+        Endpoint("agent.details", "GET /api/agents/{id}", f"/api/agents/{f.agent_id}", False),
+        Endpoint(
+            "agent.stats", "GET /api/agents/{id}/stats", f"/api/agents/{f.agent_id}/stats", False
+        ),
+        Endpoint("servers.list", "GET /api/servers", "/api/servers", False),
+        Endpoint(
+            "server.tools",
+            "GET /api/servers/{id}/tools",
+            f"/api/servers/{f.server_id}/tools",
+            False,
+        ),
+        Endpoint(
+            "server.health",
+            "GET /api/servers/{id}/health",
+            f"/api/servers/{f.health_server_id}/health",
+            False,
+        ),
+    ]
+
+
+def unique_paths(key: str, agent_ids: list[str]) -> list[str] | None:
+    """Paths that each name a different cache entry of one endpoint (for miss throughput):
+    list pages near the default size, or the big organization's agents one by one."""
+    if key == "agents.page1":
+        return [
+            f"/api/agents?page={page}&limit={limit}&sortOrder={order}"
+            for order in ("desc", "asc")
+            for page in range(1, 101)
+            for limit in range(11, 31)
+        ]
+    if key == "tools.page1":
+        return [
+            f"/api/tools/definitions?page={page}&limit={limit}&sortOrder={order}"
+            for order in ("asc", "desc")
+            for page in range(1, 51)
+            for limit in range(11, 31)
+        ]
+    if key == "agent.details":
+        return [f"/api/agents/{agent_id}" for agent_id in agent_ids]
+    if key == "agent.stats":
+        return [f"/api/agents/{agent_id}/stats" for agent_id in agent_ids]
+    return None
+
+
+# Generation keys ----------------------------------------------------------------------
+
+
+def generation_keys(endpoint: Endpoint, f: Fixtures) -> list[str] | None:
+    """The generation keys of the entry `endpoint` reads, built by agenthub's own key
+    functions (the ones its routes and hit path use). None when they cannot be built."""
+    try:
+        from agenthub.agents.schemas import AgentListQuery
+        from agenthub.caching import CacheKeys
+        from agenthub.servers.schemas import ServerListQuery
+        from agenthub.tools.schemas import ToolListQuery
+        from cachelayer import Cache, MemoryBackend
+
+        keys = CacheKeys(Cache(MemoryBackend(max_bytes=1 << 20), prefix=CACHE_PREFIX))
+        org = uuid.UUID(f.organization_id)
+        params = dict(parse_qsl(urlsplit(endpoint.path).query))
+        section = endpoint.key.split(".")[0]
+        if section == "agents":
+            entry = keys.agents_page(org, AgentListQuery.model_validate(params))
+        elif section == "tools":
+            entry = keys.tool_definitions_page(ToolListQuery.model_validate(params))
+        elif endpoint.key == "agent.details":
+            entry = keys.agent_details(org, uuid.UUID(f.agent_id))
+        elif endpoint.key == "agent.stats":
+            entry = keys.agent_stats(org, uuid.UUID(f.agent_id))
+        elif endpoint.key == "servers.list":
+            entry = keys.servers_page(org, ServerListQuery.model_validate(params))
+        elif endpoint.key == "server.tools":
+            entry = keys.server_tools(org, uuid.UUID(f.server_id))
+        elif endpoint.key == "server.health":
+            entry = keys.server_health(org, uuid.UUID(f.health_server_id))
+        else:
+            return None
+        return list(entry.generations)
+    except Exception as exc:  # the cache's key API changed: fall back to a prefix flush
+        log(f"generation keys of {endpoint.key} unavailable ({exc!r}); flushing the prefix")
+        return None
+
+
+# Servers -------------------------------------------------------------------------------
+
+
+def cache_disabled_env() -> tuple[dict[str, str], str]:
+    """Settings that turn agenthub's cache off, and how (for the report)."""
+    if "CACHE_ENABLED" in Settings.model_fields:
+        return {"CACHE_ENABLED": "false", "REDIS_URL": ""}, "CACHE_ENABLED=false"
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    return (
+        {"REDIS_URL": dead},
+        f"no CACHE_ENABLED setting: REDIS_URL={dead} (nothing listens there), so every "
+        "request bypasses the cache once the breaker opens",
+    )
+
+
+@contextmanager
+def agenthub(name: str, env: dict[str, str], headers: dict[str, str]) -> Iterator[Server]:
+    base = {
+        "DATABASE_URL": bench_database_url(),
+        "REDIS_HOST": "",
+        "LOG_LEVEL": "warning",
+    }
+    with uvicorn_server(
+        name,
+        "agenthub.main:create_app",
+        {**base, **env},
+        "/api/agents?limit=1",
+        RESULTS_DIR / "logs",
+        factory=True,
+        ready_headers=headers,
+    ) as server:
+        yield server
+
+
+# Steps ---------------------------------------------------------------------------------
+
+
+class Harness:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.wrk = WrkSettings(
+            threads=args.threads, connections=args.connections, duration=args.duration
+        )
+        self.database_url = bench_database_url()
+        self.redis_url = os.environ.get("AGENTHUB_BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+        self.redis = redis.Redis.from_url(self.redis_url)
+        tokens = bench_tokens(SEED)
+        self.headers = {"Authorization": f"Bearer {tokens.big_organization_admin}"}
+        self.notes: list[str] = []
+        self.results: dict[str, Any] = {}
+
+    def wrk_run(self, server: Server, path: str, rotate: list[str] | None = None) -> WrkResult:
+        result = run_wrk(server.base_url + path, self.wrk, self.headers, rotate)
+        bad = {k: v for k, v in result.errors.items() if v}
+        if bad:
+            self.notes.append(f"{server.name} {path}: wrk errors {bad}")
+        return result
+
+    def warm_up(self, server: Server, path: str) -> None:
+        """A short wrk run whose figures are dropped: the first run of a fresh process
+        also pays for connection pools, lazy imports and first-call caches."""
+        run_wrk(server.base_url + path, replace(self.wrk, duration=WARM_UP), self.headers)
+
+    def check(self, client: RawClient, path: str) -> RawResponse:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"GET {path} answered {response.status_code}: {response.content[:300]!r}"
+            )
+        return response
+
+    def run(self) -> dict[str, Any]:
+        started = datetime.now(UTC)
+        self.results.update(
+            started_at=started.isoformat(timespec="seconds"),
+            command=" ".join(["./dev bench", *sys.argv[1:]]),
+            settings={
+                "wrk": f"wrk -t{self.wrk.threads} -c{self.wrk.connections} -d{self.wrk.duration}",
+                "sequential_requests": self.args.miss_requests,
+                "seed": SEED,
+                "cache_prefix": CACHE_PREFIX,
+            },
+            machine=machine(),
+            versions=versions(self.database_url, self.redis_url),
+        )
+        log("step 1: the bench database")
+        self.results["database"] = prepare_database(self.database_url, log)
+        with health_target() as health_url:
+            agent_ids = big_organization_agent_ids(self.database_url)
+            f = read_fixtures(self.database_url, health_url, AGENT_SEARCH_WORD)
+            self.results["fixtures"] = {
+                "big_organization_agents": f.big_organization_agents,
+                "search_word": AGENT_SEARCH_WORD,
+                "search_matches": f.search_matches,
+                "tool_search_word": TOOL_SEARCH_WORD,
+                "tool_category": TOOL_CATEGORY,
+            }
+            points = endpoints(f)
+            self.results["endpoints"] = {p.key: p.label for p in points}
+            self.before(points)
+            self.after(points, f, agent_ids)
+        self.head_to_head()
+        self.results["ratios"] = report.ratios(self.results)
+        self.results["notes"] = self.notes
+        self.results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        return self.results
+
+    def before(self, points: list[Endpoint]) -> None:
+        env, method = cache_disabled_env()
+        self.results["baseline_method"] = method
+        log(f"step 2: before (cache disabled: {method})")
+        before: dict[str, Any] = {}
+        with (
+            agenthub("agenthub-before", env, self.headers) as server,
+            RawClient(server.base_url, self.headers) as client,
+        ):
+            self.warm_up(server, points[0].path)
+            for point in (p for p in points if p.before):
+                self.check(client, point.path)
+                result = self.wrk_run(server, point.path)
+                sequential = timed_requests(client, point.path, self.args.miss_requests)
+                before[point.key] = {**result.to_json(), "seq": sequential.to_json()}
+                log(f"  before {point.label}: {_brief(result)}; seq p50 {sequential.p50_ms:.2f} ms")
+        self.results["before"] = before
+
+    def after(self, points: list[Endpoint], f: Fixtures, agent_ids: list[str]) -> None:
+        log(f"step 3: after (Redis {self.redis_url}, prefix {CACHE_PREFIX!r})")
+        cleared = scan_unlink(self.redis, CACHE_PREFIX)
+        if cleared:
+            log(f"  cleared {cleared} keys left under {CACHE_PREFIX}:")
+        env = {"REDIS_URL": self.redis_url, "CACHE_PREFIX": CACHE_PREFIX}
+        if "CACHE_ENABLED" in Settings.model_fields:
+            env["CACHE_ENABLED"] = "true"
+        after: dict[str, Any] = {}
+        miss_methods: set[str] = set()
+        try:
+            with (
+                agenthub("agenthub-after", env, self.headers) as server,
+                RawClient(server.base_url, self.headers) as client,
+            ):
+                self.check(client, points[0].path)
+                self.warm_up(server, points[0].path)
+                for point in points:
+                    after[point.key] = self._after_one(server, client, point, f, miss_methods)
+                self.results["page_bytes"] = len(self.check(client, "/api/agents").content)
+                log("  miss throughput (wrk over unique keys)")
+                for point in points:
+                    paths = unique_paths(point.key, agent_ids)
+                    if paths is None:
+                        continue
+                    scan_unlink(self.redis, CACHE_PREFIX)
+                    self.check(client, point.path)  # principal cached again
+                    result = self.wrk_run(server, "", rotate=paths)
+                    after[point.key]["miss_wrk"] = result.to_json()
+                    after[point.key]["miss_wrk_keys"] = len(paths)
+                    log(f"  miss {point.label}: {_brief(result)} X-Cache {result.xcache}")
+                    scan_unlink(self.redis, CACHE_PREFIX)
+        finally:
+            scan_unlink(self.redis, CACHE_PREFIX)
+        self.results["after"] = after
+        self.results["miss_method"] = " / ".join(sorted(miss_methods))
+
+    def _after_one(
+        self,
+        server: Server,
+        client: RawClient,
+        point: Endpoint,
+        f: Fixtures,
+        miss_methods: set[str],
+    ) -> dict[str, Any]:
+        n = self.args.miss_requests
+        self.check(client, point.path)
+        self.check(client, point.path)
+        probe = self.check(client, point.path)
+        xcache = probe.headers.get("x-cache", "absent")
+        if xcache != "HIT":
+            self.notes.append(f"{point.key}: warm probe answered X-Cache {xcache}")
+        hit = self.wrk_run(server, point.path)
+        hit_seq = timed_requests(client, point.path, n)
+        generations = generation_keys(point, f)
+        if generations:
+            forget: Callable[[], None] = delete_keys(self.redis, generations)
+            miss_methods.add(
+                "the entry's generation keys, from agenthub's own key functions, "
+                "deleted in Redis before each request"
+            )
+        else:
+
+            def forget() -> None:
+                scan_unlink(self.redis, CACHE_PREFIX)
+
+            miss_methods.add("the cache prefix flushed (SCAN + UNLINK) before each request")
+        miss_seq = timed_requests(client, point.path, n, before_each=forget)
+        if not hit_seq.all_hits:
+            self.notes.append(f"{point.key}: sequential hits answered X-Cache {hit_seq.xcache}")
+        if not miss_seq.all_misses:
+            self.notes.append(f"{point.key}: forced misses answered X-Cache {miss_seq.xcache}")
+        log(
+            f"  after {point.label}: probe {xcache}; hit {_brief(hit)}; "
+            f"seq hit p50 {hit_seq.p50_ms:.2f} ms, seq miss p50 {miss_seq.p50_ms:.2f} ms"
+        )
+        return {
+            "probe_xcache": xcache,
+            "probe_bytes": len(probe.content),
+            "hit": hit.to_json(),
+            "hit_seq": hit_seq.to_json(),
+            "miss_seq": miss_seq.to_json(),
+            "generation_keys": len(generations or []),
+        }
+
+    def head_to_head(self) -> None:
+        """Steps 4 and 5: agenthub's cached agents page, the bare endpoint and
+        fastapi-cache2, one after the other, for several rounds. The machine is shared:
+        alternating them and taking each one's median keeps a slow minute from landing
+        on one of them only."""
+        size = int(self.results.get("page_bytes") or 6900)
+        log(
+            f"steps 4-5: {self.args.rounds} rounds of agenthub hit / bare endpoint "
+            f"({size} bytes) / fastapi-cache2 (prefix {FASTAPI_CACHE_PREFIX!r})"
+        )
+        measures: dict[str, Callable[[bool], tuple[WrkResult, dict[str, Any]]]] = {
+            "agenthub": self._agenthub_round,
+            "bare": lambda first: self._bare_round(size, first),
+            "fastapi_cache2": self._fastapi_cache2_round,
+        }
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in measures}
+        extra: dict[str, dict[str, Any]] = {name: {} for name in measures}
+        for number in range(1, self.args.rounds + 1):
+            for name, measure in measures.items():
+                result, details = measure(number == 1)
+                rounds[name].append(result.to_json())
+                extra[name].update(details)
+                log(f"  round {number} {name}: {_brief(result)}")
+        head_to_head = {
+            name: {**extra[name], "hit": _median_run(runs), "rounds": runs}
+            for name, runs in rounds.items()
+        }
+        self.results["head_to_head"] = head_to_head
+        self.results["bare"] = head_to_head["bare"]
+        self.results["fastapi_cache2"] = head_to_head["fastapi_cache2"]
+
+    def _agenthub_round(self, first: bool) -> tuple[WrkResult, dict[str, Any]]:
+        env = {"REDIS_URL": self.redis_url, "CACHE_PREFIX": CACHE_PREFIX, "CACHE_ENABLED": "true"}
+        scan_unlink(self.redis, CACHE_PREFIX)
+        try:
+            with (
+                agenthub("agenthub-hit", env, self.headers) as server,
+                RawClient(server.base_url, self.headers) as client,
+            ):
+                self.check(client, "/api/agents")
+                probe = self.check(client, "/api/agents")
+                self.warm_up(server, "/api/agents")
+                result = self.wrk_run(server, "/api/agents")
+        finally:
+            scan_unlink(self.redis, CACHE_PREFIX)
+        xcache = probe.headers.get("x-cache", "absent")
+        if xcache != "HIT":
+            self.notes.append(f"head-to-head agenthub round: probe answered X-Cache {xcache}")
+        return result, {"probe_xcache": xcache}
+
+    def _bare_round(self, size: int, first: bool) -> tuple[WrkResult, dict[str, Any]]:
+        with uvicorn_server(
+            "bare",
+            "bench.bare_app:app",
+            {"BENCH_BODY_BYTES": str(size)},
+            "/api/agents",
+            RESULTS_DIR / "logs",
+        ) as server:
+            self.warm_up(server, "/api/agents")
+            result = self.wrk_run(server, "/api/agents")
+            if not first:
+                return result, {}
+            n = self.args.miss_requests
+            with RawClient(server.base_url) as client:
+                hit_seq = timed_requests(client, "/api/agents", n)
+            with httpx.Client(base_url=server.base_url) as httpx_client:
+                httpx_seq = timed_requests(httpx_client, "/api/agents", n)
+        log(
+            f"  bare sequential p50 {hit_seq.p50_ms:.3f} ms "
+            f"(with an httpx client: {httpx_seq.p50_ms:.3f} ms)"
+        )
+        return result, {
+            "bytes": size,
+            "hit_seq": hit_seq.to_json(),
+            "httpx_seq": httpx_seq.to_json(),
+        }
+
+    def _forget_fc2(self) -> None:
+        scan_unlink(self.redis, FASTAPI_CACHE_PREFIX)
+
+    def _fastapi_cache2_round(self, first: bool) -> tuple[WrkResult, dict[str, Any]]:
+        env = {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "FASTAPI_CACHE_PREFIX": FASTAPI_CACHE_PREFIX,
+        }
+        n = self.args.miss_requests
+        details: dict[str, Any] = {}
+        scan_unlink(self.redis, FASTAPI_CACHE_PREFIX)
+        try:
+            with (
+                uvicorn_server(
+                    "fastapi-cache2",
+                    "bench.fastapi_cache2_app:app",
+                    env,
+                    "/api/agents?limit=1",
+                    RESULTS_DIR / "logs",
+                    ready_headers=self.headers,
+                ) as server,
+                RawClient(server.base_url, self.headers) as client,
+            ):
+                self.check(client, "/api/agents")
+                probe = self.check(client, "/api/agents")
+                details["probe_status"] = probe.headers.get("x-fastapi-cache", "absent")
+                details["probe_bytes"] = len(probe.content)
+                self.warm_up(server, "/api/agents")
+                result = self.wrk_run(server, "/api/agents")
+                if first:
+                    header = "x-fastapi-cache"
+                    hit_seq = timed_requests(client, "/api/agents", n, cache_header=header)
+                    miss_seq = timed_requests(
+                        client, "/api/agents", n, self._forget_fc2, cache_header=header
+                    )
+                    if not (hit_seq.all_hits and miss_seq.all_misses):
+                        self.notes.append(
+                            f"fastapi-cache2: {header} of hits {hit_seq.xcache}, "
+                            f"of forced misses {miss_seq.xcache}"
+                        )
+                    details["hit_seq"] = hit_seq.to_json()
+                    details["miss_seq"] = miss_seq.to_json()
+        finally:
+            scan_unlink(self.redis, FASTAPI_CACHE_PREFIX)
+        return result, details
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median throughput (the lower middle one of an even count)."""
+    ordered = sorted(runs, key=lambda run: float(run["requests_per_second"]))
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _brief(result: WrkResult) -> str:
+    return (
+        f"{result.requests_per_second:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+        f"p99 {result.p99_ms:.2f} ms"
+    )
+
+
+def save(results: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = results["started_at"].replace(":", "").replace("-", "")
+    path = RESULTS_DIR / f"bench-{stamp}.json"
+    text = json.dumps(results, indent=2)
+    path.write_text(text)
+    (RESULTS_DIR / "latest.json").write_text(text)
+    return path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", default="10s", help="wrk -d per run (default 10s)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk -c (default 32)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
+    parser.add_argument(
+        "--miss-requests",
+        type=int,
+        default=200,
+        help="sequential timed requests per endpoint, for hits and for misses (default 200)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds of agenthub hit / bare / fastapi-cache2 (default 3)",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        wrk_binary()
+    except WrkMissing as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    harness = Harness(args)
+    try:
+        harness.redis.ping()
+    except redis.RedisError as exc:
+        print(f"bench: Redis at {harness.redis_url} does not answer ({exc})", file=sys.stderr)
+        return 2
+    results = harness.run()
+    path = save(results)
+    print()
+    print(report.render_terminal(results))
+    log(f"raw results: {path.relative_to(ROOT)}")
+    if not args.no_docs:
+        DOCS_PATH.write_text(report.render_markdown(results))
+        log(f"wrote {DOCS_PATH.relative_to(ROOT)}")
+    return 0
