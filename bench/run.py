@@ -1,4 +1,4 @@
-"""`python -m bench`: agenthub before and after its cache, a bare endpoint, fastapi-cache2.
+"""`python -m bench`: agenthub before and after its cache, two yardsticks, fastapi-cache2.
 
 Every server under test is a uvicorn subprocess (one worker, uvloop, httptools) on a
 free loopback port, started and stopped by this harness, one at a time; wrk drives it
@@ -10,7 +10,9 @@ free loopback port, started and stopped by this harness, one at a time; wrk driv
 3. after: agenthub with Redis, under a key prefix of its own that is cleared (SCAN +
    UNLINK, never FLUSH*) at the start and at the end: hits with wrk, sequential hits
    and misses with a minimal socket client, miss throughput with wrk over unique keys;
-4. a bare FastAPI endpoint returning constant bytes of the agents page's size, and
+4. two yardsticks: a bare FastAPI endpoint returning constant bytes of the agents
+   page's size, and a plain ASGI app doing one redis-py GET of such a body per request
+   (its key under a prefix of its own, deleted at shutdown and cleared after), and
 5. the same agents list cached with fastapi-cache2 (its own prefix, cleared after),
    in alternating rounds with agenthub's cached agents page (medians are compared);
 6. a table and the ratios of this run, raw JSON in bench/results/ and docs/benchmarks.md.
@@ -56,6 +58,7 @@ DOCS_PATH = ROOT / "docs" / "benchmarks.md"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 CACHE_PREFIX = "ahbench"
 FASTAPI_CACHE_PREFIX = "fastapi-cache-bench"
+RAW_REDIS_PREFIX = "raw-redis-bench"
 TOOL_CATEGORY = "databases"
 WARM_UP = "2s"
 
@@ -399,18 +402,20 @@ class Harness:
         }
 
     def head_to_head(self) -> None:
-        """Steps 4 and 5: agenthub's cached agents page, the bare endpoint and
-        fastapi-cache2, one after the other, for several rounds. The machine is shared:
-        alternating them and taking each one's median keeps a slow minute from landing
-        on one of them only."""
+        """Steps 4 and 5: agenthub's cached agents page, the bare endpoint, the raw ASGI
+        app with one redis-py GET and fastapi-cache2, one after the other, for several
+        rounds. The machine is shared: alternating them and taking each one's median
+        keeps a slow minute from landing on one of them only."""
         size = int(self.results.get("page_bytes") or 6900)
         log(
             f"steps 4-5: {self.args.rounds} rounds of agenthub hit / bare endpoint "
-            f"({size} bytes) / fastapi-cache2 (prefix {FASTAPI_CACHE_PREFIX!r})"
+            f"({size} bytes) / raw ASGI + one redis-py GET (prefix {RAW_REDIS_PREFIX!r}) "
+            f"/ fastapi-cache2 (prefix {FASTAPI_CACHE_PREFIX!r})"
         )
         measures: dict[str, Callable[[bool], tuple[WrkResult, dict[str, Any]]]] = {
             "agenthub": self._agenthub_round,
             "bare": lambda first: self._bare_round(size, first),
+            "raw_redis": lambda first: self._raw_redis_round(size, first),
             "fastapi_cache2": self._fastapi_cache2_round,
         }
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in measures}
@@ -427,6 +432,7 @@ class Harness:
         }
         self.results["head_to_head"] = head_to_head
         self.results["bare"] = head_to_head["bare"]
+        self.results["raw_redis"] = head_to_head["raw_redis"]
         self.results["fastapi_cache2"] = head_to_head["fastapi_cache2"]
 
     def _agenthub_round(self, first: bool) -> tuple[WrkResult, dict[str, Any]]:
@@ -474,6 +480,42 @@ class Harness:
             "hit_seq": hit_seq.to_json(),
             "httpx_seq": httpx_seq.to_json(),
         }
+
+    def _raw_redis_round(self, size: int, first: bool) -> tuple[WrkResult, dict[str, Any]]:
+        env = {
+            "BENCH_BODY_BYTES": str(size),
+            "REDIS_URL": self.redis_url,
+            "RAW_REDIS_PREFIX": RAW_REDIS_PREFIX,
+        }
+        details: dict[str, Any] = {}
+        scan_unlink(self.redis, RAW_REDIS_PREFIX)
+        try:
+            with (
+                uvicorn_server(
+                    "raw-redis",
+                    "bench.raw_redis_app:app",
+                    env,
+                    "/api/agents",
+                    RESULTS_DIR / "logs",
+                ) as server,
+                RawClient(server.base_url) as client,
+            ):
+                probe = self.check(client, "/api/agents")
+                if len(probe.content) != size:
+                    self.notes.append(
+                        f"raw ASGI + redis-py GET: {len(probe.content)} bytes, not {size}"
+                    )
+                self.warm_up(server, "/api/agents")
+                result = self.wrk_run(server, "/api/agents")
+                if first:
+                    hit_seq = timed_requests(client, "/api/agents", self.args.miss_requests)
+                    details = {"bytes": len(probe.content), "hit_seq": hit_seq.to_json()}
+                    log(f"  raw ASGI + redis-py GET sequential p50 {hit_seq.p50_ms:.3f} ms")
+        finally:
+            left = scan_unlink(self.redis, RAW_REDIS_PREFIX)
+            if left:
+                self.notes.append(f"raw ASGI + redis-py GET: {left} keys left at shutdown")
+        return result, details
 
     def _forget_fc2(self) -> None:
         scan_unlink(self.redis, FASTAPI_CACHE_PREFIX)
@@ -561,7 +603,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--rounds",
         type=int,
         default=3,
-        help="alternating rounds of agenthub hit / bare / fastapi-cache2 (default 3)",
+        help="alternating rounds of agenthub hit / bare / raw redis / fastapi-cache2 (default 3)",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     return parser.parse_args(argv)
