@@ -1,6 +1,9 @@
-"""Sequential timings, one request after the other on one keep-alive connection: hits,
-and misses forced by deleting the entry's generation keys in Redis right before each
-timed request.
+"""Sequential timings, one request after the other on one keep-alive connection: hits
+alone (`timed_requests`), or hits and misses in alternation (`interleaved_requests`):
+a miss forced by deleting the entry's generation keys in Redis right before it is
+timed, then a hit of the entry that miss stored again, and so on. Alternating them
+makes hits and misses share the same moments of a shared, noisy machine: a slow spell
+lands on both, not on one of them only.
 
 The client is a few lines over a socket rather than httpx: httpx spends a few hundred
 microseconds of Python per request, as much as a whole cache hit costs the server, and
@@ -137,33 +140,65 @@ class Client(Protocol):
     def get(self, path: str) -> _Response: ...
 
 
+class _Series:
+    """The timings and answers of one kind of request (hits, or misses)."""
+
+    def __init__(self, cache_header: str) -> None:
+        self.cache_header = cache_header
+        self.timings: list[float] = []
+        self.xcache: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+
+    def timed(self, client: Client, path: str) -> None:
+        started = time.perf_counter()
+        response = client.get(path)
+        self.timings.append((time.perf_counter() - started) * 1000)
+        self.xcache[response.headers.get(self.cache_header, "absent")] += 1
+        self.statuses[str(response.status_code)] += 1
+
+    def summary(self) -> Sequential:
+        return Sequential(
+            requests=len(self.timings),
+            p50_ms=round(percentile(self.timings, 50), 3),
+            p99_ms=round(percentile(self.timings, 99), 3),
+            mean_ms=round(sum(self.timings) / len(self.timings), 3),
+            xcache=dict(self.xcache),
+            statuses=dict(self.statuses),
+        )
+
+
 def timed_requests(
     client: Client,
     path: str,
     count: int,
-    before_each: Callable[[], None] | None = None,
     cache_header: str = "x-cache",
 ) -> Sequential:
-    timings: list[float] = []
-    xcache: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
+    """`count` requests of `path`, one after the other (hits, once the entry is cached)."""
+    series = _Series(cache_header)
     client.get(path)  # untimed: opens the connection (or replaces an idle, closed one)
     for _ in range(count):
-        if before_each is not None:
-            before_each()
-        started = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - started) * 1000)
-        xcache[response.headers.get(cache_header, "absent")] += 1
-        statuses[str(response.status_code)] += 1
-    return Sequential(
-        requests=count,
-        p50_ms=round(percentile(timings, 50), 3),
-        p99_ms=round(percentile(timings, 99), 3),
-        mean_ms=round(sum(timings) / len(timings), 3),
-        xcache=dict(xcache),
-        statuses=dict(statuses),
-    )
+        series.timed(client, path)
+    return series.summary()
+
+
+def interleaved_requests(
+    client: Client,
+    path: str,
+    count: int,
+    forget: Callable[[], None],
+    cache_header: str = "x-cache",
+) -> tuple[Sequential, Sequential]:
+    """`count` pairs, one after the other: `forget()` (untimed), a timed request of
+    `path` (a miss, which stores the entry again), then a timed request of the same
+    `path` (a hit of what the miss stored). Returns (hits, misses)."""
+    hits = _Series(cache_header)
+    misses = _Series(cache_header)
+    client.get(path)  # untimed: opens the connection (or replaces an idle, closed one)
+    for _ in range(count):
+        forget()
+        misses.timed(client, path)
+        hits.timed(client, path)
+    return hits.summary(), misses.summary()
 
 
 def delete_keys(client: redis.Redis, keys: Sequence[str]) -> Callable[[], None]:

@@ -138,10 +138,16 @@ def _label(results: dict[str, Any], key: str) -> str:
     return str((results.get("endpoints") or {}).get(key, key))
 
 
+def _alternating(results: dict[str, Any]) -> str:
+    interleaved = _get(results, "settings", "sequential_hits_and_misses") == "interleaved"
+    return ", misses and hits alternating" if interleaved else ""
+
+
 def ratio_lines(results: dict[str, Any]) -> list[str]:
     r = results.get("ratios") or ratios(results)
     lines = [
-        f"hit vs miss p50 (agents list page 1, sequential client): {_x(r['hit_vs_miss_p50'])} "
+        f"hit vs miss p50 (agents list page 1, sequential client{_alternating(results)}): "
+        f"{_x(r['hit_vs_miss_p50'])} "
         f"faster (p99: {_x(r['hit_vs_miss_p99'])}; the target is at least 20x)",
         f"hit vs miss throughput (agents list, wrk, unique keys): {_x(r['hit_vs_miss_rps'])}",
         f"agenthub hit vs bare FastAPI endpoint, req/s: {_x(r['hit_vs_bare_rps'])} "
@@ -182,7 +188,7 @@ def target_lines(results: dict[str, Any], bold: bool = False) -> list[str]:
     first = (
         f"Hit at least {HIT_VS_MISS_TARGET:.0f}x faster than a miss on the big "
         f"organization's agents list: {_verdict(hit_miss, HIT_VS_MISS_TARGET, bold)}. "
-        f"{_label(results, MAIN)}, sequential client: hit p50 "
+        f"{_label(results, MAIN)}, sequential client{_alternating(results)}: hit p50 "
         f"{_ms(_get(main, 'hit_seq', 'p50_ms'))} ms, forced miss p50 "
         f"{_ms(_get(main, 'miss_seq', 'p50_ms'))} ms, {_x(hit_miss)} "
         f"(p99: {_x(r.get('hit_vs_miss_p99'))})."
@@ -194,7 +200,13 @@ def target_lines(results: dict[str, Any], bold: bool = False) -> list[str]:
         )
     first += (
         f" Under wrk, hits served {_x(r.get('hit_vs_miss_rps'))} the requests per second of "
-        "misses over unique keys."
+        "misses over unique keys"
+    )
+    main_share = _hit_share(main)
+    first += (
+        f" ({_share(main_share)} of that miss run's answers were hits)."
+        if main_share is not None
+        else "."
     )
     others = [
         (key, _ratio(_get(data, "miss_seq", "p50_ms"), _get(data, "hit_seq", "p50_ms")))
@@ -303,16 +315,50 @@ BEFORE_AFTER_HEADER = [
 ]
 
 
+def _hit_share(data: dict[str, Any]) -> float | None:
+    """The share of hits among the answers of the miss-throughput run (wrk over unique
+    keys): the principal entry is cached, and keys wrk reaches again are hits."""
+    counts = _get(data, "miss_wrk", "xcache") or {}
+    total = sum(int(n) for n in counts.values())
+    return int(counts.get("HIT", 0)) / total if total else None
+
+
+def _share(value: float) -> str:
+    if value == 0:
+        return "0%"
+    if value < 0.001:
+        return "<0.1%"
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
+
+
 def _miss_rps(data: dict[str, Any]) -> str:
-    """Miss throughput, with the share of hits when wrk went through its keys and on."""
+    """Miss throughput, with the measured share of hits among its answers."""
     run = data.get("miss_wrk") or {}
     cell = _rps(run.get("requests_per_second"))
-    counts = run.get("xcache") or {}
-    total = sum(int(n) for n in counts.values())
-    hits = int(counts.get("HIT", 0))
-    if total and hits > 0.01 * total:
-        cell += f" ({hits / total:.0%} HIT)"
+    share = _hit_share(data)
+    if share is not None:
+        cell += f" ({_share(share)} HIT)"
     return cell
+
+
+def _miss_keys(results: dict[str, Any]) -> str:
+    """What the miss-throughput key lists hold, with their sizes in this run."""
+    counts = {
+        key: _get(results, "after", key, "miss_wrk_keys")
+        for key in ("agents.page1", "tools.page1", "agent.details")
+    }
+
+    def size(key: str) -> str:
+        return f"{counts[key]:,} keys" if counts[key] else "? keys"
+
+    return (
+        f"for the agents list, pages 1-100 of 11-30 items in both orders of the default "
+        f"sort ({size('agents.page1')}); for the tool definitions, pages 1-100 of 11-30 "
+        f"items in both orders of the sort by name (the default) and of the sort by "
+        f"category, both served by an index ({size('tools.page1')}); for an agent's "
+        f"details and stats, each of the big organization's agents "
+        f"({size('agent.details')})"
+    )
 
 
 def cached_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -456,6 +502,35 @@ def _quote_comparison(results: dict[str, Any]) -> str:
     )
 
 
+def _sequential_method(results: dict[str, Any]) -> str:
+    """How the sequential hits and misses of the cached endpoints were taken."""
+    s = results.get("settings") or {}
+    n = s.get("sequential_requests", "?")
+    wrk = s.get("wrk", "?")
+    miss_method = results.get("miss_method", "?")
+    if s.get("sequential_hits_and_misses") == "interleaved":
+        return (
+            f"Hits under load: `{wrk}` after warming the entry (the probe request's "
+            '`X-Cache` is shown). Sequential ("seq"): a minimal HTTP/1.1 client on one '
+            "keep-alive socket (`bench/measure.py`) alternates a forced miss and a hit of "
+            f"the entry, {n} of each: the entry is forced out ({miss_method}), one request "
+            "is timed and checked to carry `X-Cache: MISS` (it stores the entry again), "
+            "then one request of the same entry is timed and checked to carry "
+            "`X-Cache: HIT`, and so on. Hits and misses thus see the same moments of this "
+            "shared machine; timed as two series one after the other, a slow spell could "
+            "land on one of them only and move their ratio. Each timed hit follows a miss "
+            "of the same entry, not another hit."
+        )
+    return (
+        f"Hits: `{wrk}` after warming the entry (the probe request's `X-Cache` is shown), "
+        f'then {n} sequential requests ("seq") from a minimal HTTP/1.1 client on one '
+        "keep-alive socket (`bench/measure.py`), each checked to carry `X-Cache: HIT`. "
+        "Misses: the same sequential client, after the hits, with the entry forced out "
+        f"before each timed request ({miss_method}), each answer checked to carry "
+        "`X-Cache: MISS`."
+    )
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     m = results.get("machine") or {}
     v = results.get("versions") or {}
@@ -470,6 +545,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         if name not in ("python", "postgresql", "redis", "wrk")
     )
     notes = results.get("notes") or []
+    interleaved = s.get("sequential_hits_and_misses") == "interleaved"
     count_rows = [[table, f"{count:,}"] for table, count in counts.items()]
     return (
         f"""# Benchmarks
@@ -502,8 +578,12 @@ Measured here, big organization ({fx.get("big_organization_agents", "?"):,} agen
 `{s.get("wrk", "?")}`, one uvicorn worker. "Before" is agenthub with its cache disabled
 ({results.get("baseline_method", "?")}); "after" is the same request once cached (a hit).
 "seq" columns: {s.get("sequential_requests", "?")} requests one after the other on one
-keep-alive connection, the latency of a request that waits for no other; the other
-columns are under wrk's {_wrk_connections(s)} concurrent connections.
+keep-alive connection, the latency of a request that waits for no other{
+            " (after: the hits of the sequential client's alternation of forced misses and hits, "
+            "below)"
+            if interleaved
+            else ""
+        }; the other columns are under wrk's {_wrk_connections(s)} concurrent connections.
 
 {_table(BEFORE_AFTER_HEADER, before_after_rows(results))}
 
@@ -511,16 +591,12 @@ columns are under wrk's {_wrk_connections(s)} concurrent connections.
 
 ## Every cached endpoint
 
-Hits: `{s.get("wrk", "?")}` after warming the entry (the probe request's `X-Cache`
-is shown), then {s.get("sequential_requests", "?")} sequential requests ("seq") from a
-minimal HTTP/1.1 client on one keep-alive socket (`bench/measure.py`), each checked to
-carry `X-Cache: HIT`. Misses: the same sequential client, with the entry forced out
-before each timed request ({results.get("miss_method", "?")}), each answer checked to
-carry `X-Cache: MISS`. "miss req/s": wrk over a list of distinct keys (list pages of
-11-30 items in both orders, on pages 1-100 for agents and 1-50 for tools, or each of
-the big organization's agents), the `X-Cache` of every answer counted by the wrk
-script; when wrk goes through the whole list within its run, the answers after that
-are hits, and the cell shows their share.
+{_sequential_method(results)} "miss/hit p50" is the seq miss p50 over the seq hit p50.
+
+"miss req/s": `{s.get("wrk", "?")}` over a list of distinct keys, one per request,
+after clearing the cache but for the principal entry: {_miss_keys(results)}. The wrk
+script counts the `X-Cache` of every answer, and the cell shows the share of hits
+among them (the principal entry, and any key wrk would reach a second time).
 
 {_table(CACHED_HEADER, cached_rows(results))}
 
@@ -549,6 +625,12 @@ agenthub's own (uncached) page loader on the same database, with `RedisBackend` 
 lookup, as cheap as agenthub's (`bench/fastapi_cache2_app.py`). Same uvicorn options.
 On a hit, fastapi-cache2 decodes the stored JSON and FastAPI encodes it again
 (`jsonable_encoder`, then `json.dumps`); agenthub sends the stored bytes as they are.
+In its first round, its sequential hits and misses (checked with its
+`X-FastAPI-Cache` header{
+            "; the miss forced by clearing its prefix) alternate as agenthub's do"
+            if interleaved
+            else "; the misses forced by clearing its prefix) are measured as agenthub's are"
+        }.
 
 The four servers ran in {len(_get(results, "head_to_head", "bare", "rounds") or [])}
 alternating rounds (agenthub, bare, raw ASGI + GET, fastapi-cache2, then again), each a
@@ -600,7 +682,11 @@ network.
    uvloop --http httptools`) with the cache disabled; one wrk run per request;
 3. after: the same with `REDIS_URL` and the key prefix `{s.get("cache_prefix", "?")}`,
    which the harness clears with SCAN + UNLINK (never `FLUSHALL`: Redis is shared) at
-   the start and the end; hits, sequential hits and misses, miss throughput;
+   the start and the end; for each cached endpoint, hits under wrk, then {
+            "sequential forced misses and hits in alternation"
+            if interleaved
+            else "sequential hits, then sequential misses"
+        }, and miss throughput for four of them;
 4. alternating rounds of agenthub's cached agents page, the two yardsticks (step 4 of
    the harness: the bare endpoint, and the raw ASGI app with one redis-py `GET`, whose
    key prefix `raw-redis-bench` is cleared after each round) and fastapi-cache2 (step 5;
@@ -609,8 +695,15 @@ network.
 
 Latency percentiles under load come from wrk (a Lua `done()` prints them as JSON).
 Sequential percentiles are nearest-rank over {s.get("sequential_requests", "?")}
-requests, timed around the client call (they include the client's own overhead, the
-same for hits and misses). `--duration`, `--connections`, `--threads`, `--rounds` and
+requests{" of each kind" if interleaved else ""}, timed around the client call (they
+include the client's own overhead, the same for hits and misses; the Redis deletes
+that force a miss are not timed).{
+            " For the cached endpoints, hits and misses alternate (miss, hit, miss, hit...), so "
+            "that both see the same moments of the machine; `--miss-requests` is the number of "
+            "each."
+            if interleaved
+            else ""
+        } `--duration`, `--connections`, `--threads`, `--rounds` and
 `--miss-requests` change the settings; shorter runs are noisier.
 
 {"## Notes" + chr(10) + chr(10) + chr(10).join(f"- {n}" for n in notes) if notes else ""}

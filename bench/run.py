@@ -9,7 +9,8 @@ free loopback port, started and stopped by this harness, one at a time; wrk driv
 2. before: agenthub with its cache disabled, on the big organization's reads;
 3. after: agenthub with Redis, under a key prefix of its own that is cleared (SCAN +
    UNLINK, never FLUSH*) at the start and at the end: hits with wrk, sequential hits
-   and misses with a minimal socket client, miss throughput with wrk over unique keys;
+   and misses with a minimal socket client, in alternation (a forced miss, then a hit
+   of the entry it stored again, and so on), miss throughput with wrk over unique keys;
 4. two yardsticks: a bare FastAPI endpoint returning constant bytes of the agents
    page's size, and a plain ASGI app doing one redis-py GET of such a body per request
    (its key under a prefix of its own, deleted at shutdown and cleared after), and
@@ -49,7 +50,14 @@ from bench.database import (
     read_fixtures,
 )
 from bench.machine import machine, versions
-from bench.measure import RawClient, RawResponse, delete_keys, scan_unlink, timed_requests
+from bench.measure import (
+    RawClient,
+    RawResponse,
+    delete_keys,
+    interleaved_requests,
+    scan_unlink,
+    timed_requests,
+)
 from bench.servers import ROOT, Server, free_port, health_target, uvicorn_server
 from bench.wrk import WrkMissing, WrkResult, WrkSettings, run_wrk, wrk_binary
 
@@ -130,7 +138,11 @@ def endpoints(f: Fixtures) -> list[Endpoint]:
 
 def unique_paths(key: str, agent_ids: list[str]) -> list[str] | None:
     """Paths that each name a different cache entry of one endpoint (for miss throughput):
-    list pages near the default size, or the big organization's agents one by one."""
+    list pages near the default size (11-30 items, pages 1-100), or the big organization's
+    agents one by one. More keys than wrk gets through in its run at miss speed, so that
+    nearly every answer is a miss: 4,000 agents pages (both orders of the default sort)
+    and 8,000 tool pages (both orders of the default sort, by name, and of the sort by
+    category; both are served by an index, as the default sort of agents is)."""
     if key == "agents.page1":
         return [
             f"/api/agents?page={page}&limit={limit}&sortOrder={order}"
@@ -140,9 +152,10 @@ def unique_paths(key: str, agent_ids: list[str]) -> list[str] | None:
         ]
     if key == "tools.page1":
         return [
-            f"/api/tools/definitions?page={page}&limit={limit}&sortOrder={order}"
+            f"/api/tools/definitions?page={page}&limit={limit}&sortBy={sort}&sortOrder={order}"
+            for sort in ("name", "category")
             for order in ("asc", "desc")
-            for page in range(1, 51)
+            for page in range(1, 101)
             for limit in range(11, 31)
         ]
     if key == "agent.details":
@@ -270,6 +283,8 @@ class Harness:
             settings={
                 "wrk": f"wrk -t{self.wrk.threads} -c{self.wrk.connections} -d{self.wrk.duration}",
                 "sequential_requests": self.args.miss_requests,
+                # cached endpoints: each forced miss followed by a hit of the same entry
+                "sequential_hits_and_misses": "interleaved",
                 "seed": SEED,
                 "cache_prefix": CACHE_PREFIX,
             },
@@ -369,21 +384,21 @@ class Harness:
         if xcache != "HIT":
             self.notes.append(f"{point.key}: warm probe answered X-Cache {xcache}")
         hit = self.wrk_run(server, point.path)
-        hit_seq = timed_requests(client, point.path, n)
         generations = generation_keys(point, f)
         if generations:
             forget: Callable[[], None] = delete_keys(self.redis, generations)
             miss_methods.add(
                 "the entry's generation keys, from agenthub's own key functions, "
-                "deleted in Redis before each request"
+                "deleted in Redis before each timed miss"
             )
         else:
 
             def forget() -> None:
                 scan_unlink(self.redis, CACHE_PREFIX)
 
-            miss_methods.add("the cache prefix flushed (SCAN + UNLINK) before each request")
-        miss_seq = timed_requests(client, point.path, n, before_each=forget)
+            miss_methods.add("the cache prefix flushed (SCAN + UNLINK) before each timed miss")
+        # Interleaved: a forced miss, then a hit of the entry it stored, n times each.
+        hit_seq, miss_seq = interleaved_requests(client, point.path, n, forget)
         if not hit_seq.all_hits:
             self.notes.append(f"{point.key}: sequential hits answered X-Cache {hit_seq.xcache}")
         if not miss_seq.all_misses:
@@ -549,8 +564,7 @@ class Harness:
                 result = self.wrk_run(server, "/api/agents")
                 if first:
                     header = "x-fastapi-cache"
-                    hit_seq = timed_requests(client, "/api/agents", n, cache_header=header)
-                    miss_seq = timed_requests(
+                    hit_seq, miss_seq = interleaved_requests(
                         client, "/api/agents", n, self._forget_fc2, cache_header=header
                     )
                     if not (hit_seq.all_hits and miss_seq.all_misses):
@@ -597,7 +611,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--miss-requests",
         type=int,
         default=200,
-        help="sequential timed requests per endpoint, for hits and for misses (default 200)",
+        help="sequential timed requests per endpoint, for hits and for misses, which "
+        "alternate (default 200 of each)",
     )
     parser.add_argument(
         "--rounds",
