@@ -16,7 +16,6 @@ The answer is the stored bytes with the route's own headers (ETag, X-Cache, 304)
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -34,8 +33,6 @@ from agenthub.organizations.service import hash_secret
 from agenthub.servers.schemas import ServerListQuery
 from agenthub.tools.schemas import ToolListQuery
 from cachelayer import CacheUnavailable, Entry
-
-logger = logging.getLogger("agenthub.cache")
 
 EntryBuilder = Callable[[CacheKeys, Principal, uuid.UUID | None, BaseModel | None], Entry]
 
