@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, cast
+from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, event
+from sqlalchemy import JSON, DateTime, Dialect, MetaData, Select, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -72,6 +72,17 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def ordered_page(
+    statement: SelectT, sort_keys: tuple[Any, ...], descending: bool, limit: int, offset: int
+) -> SelectT:
+    """One page of a list query, ordered by its sort keys (the last one breaks ties)."""
+    order = [key.desc() if descending else key.asc() for key in sort_keys]
+    return statement.order_by(*order).limit(limit).offset(offset)
 
 
 def create_engine(url: str) -> AsyncEngine:

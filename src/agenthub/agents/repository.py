@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agenthub.agents.models import Agent, AgentRun
 from agenthub.agents.schemas import AgentListQuery, AgentSortBy
-from agenthub.db import is_postgresql
+from agenthub.db import is_postgresql, ordered_page
 from agenthub.pagination import SortOrder, contains_pattern
 
 # The servers domain is not imported (domains stay independent): the tenancy check of
@@ -49,14 +49,12 @@ def _filters(organization_id: uuid.UUID, query: AgentListQuery) -> list[ColumnEl
 
 
 def list_statement(organization_id: uuid.UUID, query: AgentListQuery) -> Select[Agent]:
-    keys = _SORT_KEYS[query.sort_by]
-    order = [key.desc() if query.sort_order is SortOrder.desc else key.asc() for key in keys]
-    return (
-        select(Agent)
-        .where(*_filters(organization_id, query))
-        .order_by(*order)
-        .limit(query.limit)
-        .offset(query.offset)
+    return ordered_page(
+        select(Agent).where(*_filters(organization_id, query)),
+        _SORT_KEYS[query.sort_by],
+        query.sort_order is SortOrder.desc,
+        query.limit,
+        query.offset,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agenthub.db import ordered_page
 from agenthub.pagination import SortOrder, contains_pattern
 from agenthub.servers.models import Server, ServerTool
 from agenthub.servers.schemas import ServerListQuery, ServerSortBy
@@ -59,14 +60,12 @@ def _filters(organization_id: uuid.UUID, query: ServerListQuery) -> list[ColumnE
 
 
 def list_statement(organization_id: uuid.UUID, query: ServerListQuery) -> Select[Server]:
-    keys = _SORT_KEYS[query.sort_by]
-    order = [key.desc() if query.sort_order is SortOrder.desc else key.asc() for key in keys]
-    return (
-        select(Server)
-        .where(*_filters(organization_id, query))
-        .order_by(*order)
-        .limit(query.limit)
-        .offset(query.offset)
+    return ordered_page(
+        select(Server).where(*_filters(organization_id, query)),
+        _SORT_KEYS[query.sort_by],
+        query.sort_order is SortOrder.desc,
+        query.limit,
+        query.offset,
     )
 
 

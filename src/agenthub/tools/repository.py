@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agenthub.db import ordered_page
 from agenthub.pagination import SortOrder, contains_pattern
 from agenthub.tools.models import ToolDefinition
 from agenthub.tools.schemas import ToolListQuery, ToolSortBy
@@ -34,14 +35,12 @@ def _filters(query: ToolListQuery) -> list[ColumnElement[bool]]:
 
 
 def list_statement(query: ToolListQuery) -> Select[ToolDefinition]:
-    keys = _SORT_KEYS[query.sort_by]
-    order = [key.desc() if query.sort_order is SortOrder.desc else key.asc() for key in keys]
-    return (
-        select(ToolDefinition)
-        .where(*_filters(query))
-        .order_by(*order)
-        .limit(query.limit)
-        .offset(query.offset)
+    return ordered_page(
+        select(ToolDefinition).where(*_filters(query)),
+        _SORT_KEYS[query.sort_by],
+        query.sort_order is SortOrder.desc,
+        query.limit,
+        query.offset,
     )
 
 
