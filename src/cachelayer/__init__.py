@@ -19,6 +19,7 @@ from cachelayer.cache import (
     Loader,
     Lookup,
     NoStore,
+    PreparedLookup,
 )
 from cachelayer.envelope import etag_of
 from cachelayer.keys import KeySpace, canonical_params, digest, escape_glob
@@ -40,6 +41,7 @@ __all__ = [
     "Lookup",
     "MemoryBackend",
     "NoStore",
+    "PreparedLookup",
     "RedisBackend",
     "canonical_params",
     "digest",

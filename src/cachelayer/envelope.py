@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import cast
 
 MAGIC = b"CL"
 FORMAT_VERSION = 1
@@ -75,6 +77,35 @@ def seal(
         len(tokens),
     )
     return b"".join((header, *tokens, payload))
+
+
+class UnreadableEnvelope(ValueError):
+    """Not an envelope this format version can read."""
+
+
+_CODECS = frozenset(Codec)
+
+
+def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[bytes, bytes] | None:
+    """(payload, digest) of a value sealed under exactly these generation tokens, None if
+    it was sealed under others (or one of them is gone): the hit path's check, with no
+    object built but the payload.
+
+    Raises UnreadableEnvelope when raw is not an envelope of this version.
+    """
+    if len(raw) < _HEADER.size:
+        raise UnreadableEnvelope
+    magic, version, codec, _created_ms, digest, count = _HEADER.unpack_from(raw)
+    if magic != MAGIC or version != FORMAT_VERSION or codec not in _CODECS:
+        raise UnreadableEnvelope
+    end = _HEADER.size + count * TOKEN_SIZE
+    if len(raw) < end:
+        raise UnreadableEnvelope
+    if count != len(tokens) or None in tokens:
+        return None
+    if raw[_HEADER.size : end] != b"".join(cast(Sequence[bytes], tokens)):
+        return None
+    return raw[end:], digest
 
 
 def open_envelope(raw: bytes) -> Envelope | None:

@@ -15,8 +15,10 @@ from cachelayer.envelope import (
     MAGIC,
     TOKEN_SIZE,
     Codec,
+    UnreadableEnvelope,
     open_envelope,
     payload_digest,
+    payload_if_current,
     seal,
 )
 from tests.cachelayer.conftest import Counter
@@ -108,6 +110,35 @@ def test_corrupting_a_sealed_value_never_raises(noise: bytes) -> None:
     corrupted = bytes(a ^ b for a, b in zip(SEALED, noise.ljust(len(SEALED), b"\0"), strict=True))
     open_envelope(corrupted)
     open_envelope(corrupted[: len(noise)])
+
+
+@pytest.mark.parametrize("raw", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_the_hit_path_check_raises_on_unreadable_values(raw: bytes) -> None:
+    with pytest.raises(UnreadableEnvelope):
+        payload_if_current(raw, TOKENS)
+
+
+@settings(deadline=None)  # a busy shared machine must not fail an example
+@given(
+    payload=st.binary(max_size=512),
+    stored=st.lists(st.binary(min_size=TOKEN_SIZE, max_size=TOKEN_SIZE), max_size=4),
+    current=st.lists(
+        st.one_of(st.none(), st.binary(min_size=TOKEN_SIZE, max_size=TOKEN_SIZE)), max_size=4
+    ),
+)
+def test_the_hit_path_check_agrees_with_opening_the_envelope(
+    payload: bytes, stored: list[bytes], current: list[bytes | None]
+) -> None:
+    """A hit exactly when the tokens read now are the ones the entry was stored under."""
+    raw = seal(payload, Codec.RAW, tuple(stored))
+    opened = open_envelope(raw)
+    assert opened is not None
+    for tokens in (tuple(stored), tuple(current)):
+        found = payload_if_current(raw, tokens)
+        if opened.tokens == tokens:
+            assert found == (payload, payload_digest(payload))
+        else:
+            assert found is None
 
 
 @pytest.mark.parametrize("raw", UNREADABLE.values(), ids=UNREADABLE.keys())

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+# What `Backend.prepare_read` returns: opaque to everyone but the backend.
+PreparedRead = object
+
 
 class Backend(Protocol):
     """Bytes-in, bytes-out storage with the few atomic operations generations need.
@@ -14,9 +17,21 @@ class Backend(Protocol):
     """
 
     name: str
+    reads_have_deadline: bool
+    """True when `read` fails by itself once the backend's deadline passes: the `Cache`
+    then adds no deadline of its own to reads (the Redis backend arms one timer per
+    pipelined write instead of one per read)."""
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """Values of the keys, None where absent, in one round trip."""
+        ...
+
+    def prepare_read(self, keys: Sequence[str]) -> PreparedRead:
+        """The keys in the form `read` takes, built once for a read made many times."""
+        ...
+
+    async def read(self, prepared: PreparedRead) -> list[bytes | None]:
+        """`get_many` of prepared keys."""
         ...
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None: ...

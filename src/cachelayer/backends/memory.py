@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import cast
 
+from cachelayer.backends.base import PreparedRead
 from cachelayer.keys import glob_regex
 
 # Rough per-entry bookkeeping cost, so that many tiny keys still count against the bound.
@@ -20,6 +22,7 @@ _ENTRY_OVERHEAD = 64
 
 class MemoryBackend:
     name = "memory"
+    reads_have_deadline = False  # they never wait; the Cache's deadline costs little here
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         if max_bytes <= 0:
@@ -71,6 +74,12 @@ class MemoryBackend:
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         return [self._read(key) for key in keys]
+
+    def prepare_read(self, keys: Sequence[str]) -> tuple[str, ...]:
+        return tuple(keys)
+
+    async def read(self, prepared: PreparedRead) -> list[bytes | None]:
+        return await self.get_many(cast(tuple[str, ...], prepared))
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None:
         self._write(key, value, ttl_ms)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as redis
@@ -12,7 +12,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.driver_info import DriverInfo
 
-from cachelayer.backends.pipelining import AutoPipeline
+from cachelayer.backends.base import PreparedRead
+from cachelayer.backends.pipelining import PipelinedReads, pack_command
 
 # KEYS[1] is the entry, KEYS[2..] its generation keys; ARGV[1] the value, ARGV[2] the TTL
 # in ms, ARGV[3..] the tokens the reader saw before loading. All keys share a hash tag.
@@ -29,6 +30,7 @@ _SCAN_BATCH = 500
 
 class RedisBackend:
     name = "redis"
+    reads_have_deadline = True  # `PipelinedReads` fails a write's reads at the deadline
 
     def __init__(
         self,
@@ -41,7 +43,7 @@ class RedisBackend:
         self.client = client
         self.display_url = display_url
         self._in_flight = asyncio.Semaphore(max_in_flight)
-        self._reads = AutoPipeline(client.connection_pool, self._in_flight, timeout)
+        self._reads = PipelinedReads(client.connection_pool, timeout)
         self._set_if_current = client.register_script(_SET_IF_CURRENT)
 
     @classmethod
@@ -78,7 +80,14 @@ class RedisBackend:
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """The hit path's one command, pipelined with the other reads of this loop turn."""
-        return await self._reads.mget(keys)
+        return await self.read(self.prepare_read(keys))
+
+    def prepare_read(self, keys: Sequence[str]) -> bytes:
+        return pack_command("MGET", *keys)
+
+    async def read(self, prepared: PreparedRead) -> list[bytes | None]:
+        reply: list[bytes | None] = await self._reads.send(cast(bytes, prepared))
+        return reply
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None:
         async with self._in_flight:
