@@ -46,6 +46,7 @@ from cachelayer import (
     CacheStatus,
     Entry,
     MemoryBackend,
+    PreparedLookup,
     RedisBackend,
     canonical_params,
     etag_of,
@@ -323,10 +324,12 @@ class Caching:
     keys: CacheKeys
     invalidator: Invalidator
     principals: PrincipalCache
-    # Request (path, query string, organization) -> (entry, auth key), for the hit path.
-    hit_entries: BoundedMemo[tuple[str, bytes, Any], tuple[Entry, str]] = field(
+    # For the hit path: (path, query string, organization) -> the lookup of the entry
+    # and of the organization's auth generation; Authorization header -> token hash.
+    hit_lookups: BoundedMemo[tuple[str, bytes, Any], PreparedLookup] = field(
         default_factory=BoundedMemo
     )
+    token_hashes: BoundedMemo[bytes, str] = field(default_factory=BoundedMemo)
 
     @classmethod
     def build(cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Caching:

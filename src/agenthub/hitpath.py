@@ -32,14 +32,14 @@ from agenthub.organizations.schemas import Principal
 from agenthub.organizations.service import hash_secret
 from agenthub.servers.schemas import ServerListQuery
 from agenthub.tools.schemas import ToolListQuery
-from cachelayer import CacheUnavailable, Entry
+from cachelayer import CacheUnavailable, Entry, PreparedLookup
 
 EntryBuilder = Callable[[CacheKeys, Principal, uuid.UUID | None, BaseModel | None], Entry]
 
 
 @dataclass(frozen=True, slots=True)
 class CachedRead:
-    path: re.Pattern[str]
+    path: str  # the route's path; "{id}" stands for a UUID
     query_model: type[BaseModel] | None
     entry: EntryBuilder
 
@@ -47,10 +47,6 @@ class CachedRead:
 _UUID = "([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
 # Query strings longer than this are not memoized (the memo is bounded in entries).
 _MAX_MEMO_QUERY = 1024
-
-
-def _path(template: str) -> re.Pattern[str]:
-    return re.compile("^" + template.replace("{id}", _UUID) + "$")
 
 
 def _required(query: BaseModel | None) -> BaseModel:
@@ -69,17 +65,26 @@ def _by_id(build: Callable[[CacheKeys, Any, Any], Entry]) -> EntryBuilder:
 
 
 READS: tuple[CachedRead, ...] = (
-    CachedRead(_path("/api/agents"), AgentListQuery, _list(CacheKeys.agents_page)),
-    CachedRead(_path("/api/agents/{id}"), None, _by_id(CacheKeys.agent_details)),
-    CachedRead(_path("/api/agents/{id}/stats"), None, _by_id(CacheKeys.agent_stats)),
-    CachedRead(_path("/api/servers"), ServerListQuery, _list(CacheKeys.servers_page)),
-    CachedRead(_path("/api/servers/{id}/tools"), None, _by_id(CacheKeys.server_tools)),
-    CachedRead(_path("/api/servers/{id}/health"), None, _by_id(CacheKeys.server_health)),
+    CachedRead("/api/agents", AgentListQuery, _list(CacheKeys.agents_page)),
+    CachedRead("/api/agents/{id}", None, _by_id(CacheKeys.agent_details)),
+    CachedRead("/api/agents/{id}/stats", None, _by_id(CacheKeys.agent_stats)),
+    CachedRead("/api/servers", ServerListQuery, _list(CacheKeys.servers_page)),
+    CachedRead("/api/servers/{id}/tools", None, _by_id(CacheKeys.server_tools)),
+    CachedRead("/api/servers/{id}/health", None, _by_id(CacheKeys.server_health)),
     CachedRead(
-        _path("/api/tools/definitions"),
+        "/api/tools/definitions",
         ToolListQuery,
         lambda keys, _principal, _id, query: keys.tool_definitions_page(_required(query)),
     ),
+)
+
+
+# Paths without an id are matched by a dict lookup, the others by a pattern each.
+_EXACT = {read.path: read for read in READS if "{id}" not in read.path}
+_WITH_ID = tuple(
+    (re.compile(re.escape(read.path).replace(re.escape("{id}"), _UUID) + "$"), read)
+    for read in READS
+    if "{id}" in read.path
 )
 
 
@@ -105,16 +110,16 @@ async def _hit(caching: Caching, scope: Scope) -> CachedResponse:
     if not caching.cache.is_enabled():
         raise _FallThrough
     read, item_id = _match(scope["path"])
-    headers = _single_headers(scope["headers"])
-    token_hash = _token_hash(headers.get(b"authorization"))
+    authorization, if_none_match = _request_headers(scope["headers"])
+    token_hash = _token_hash(caching, authorization)
     known = caching.principals.get(token_hash)
     if known is None:
         raise _FallThrough
     principal, auth_token = known
-    entry, auth_key = _entry_for(caching, read, item_id, principal, scope)
+    lookup = _lookup_for(caching, read, item_id, principal, scope)
     try:
         # A miss is not counted here: the route's read-through counts it.
-        found = await caching.cache.lookup(entry, also=(auth_key,), count_miss=False)
+        found = await caching.cache.lookup_prepared(lookup, count_miss=False)
     except CacheUnavailable:
         raise _FallThrough from None
     if found.also[0] != auth_token:
@@ -124,51 +129,60 @@ async def _hit(caching: Caching, scope: Scope) -> CachedResponse:
         raise _FallThrough
     if found.hit is None:
         raise _FallThrough  # a miss: the route loads and stores it
-    if_none_match = headers.get(b"if-none-match")
     return CachedResponse(found.hit, if_none_match.decode("latin-1") if if_none_match else None)
 
 
-def _entry_for(
+def _lookup_for(
     caching: Caching,
     read: CachedRead,
     item_id: uuid.UUID | None,
     principal: Principal,
     scope: Scope,
-) -> tuple[Entry, str]:
-    """The entry and auth generation key of a request, memoized: they depend only on
-    the path, the query string and the organization, and building them (validation,
-    digest) would be a large share of a hit's cost."""
+) -> PreparedLookup:
+    """The lookup of a request's entry and of its organization's auth generation,
+    memoized: it depends only on the path, the query string and the organization, and
+    building it (validation, digest, the command's bytes) would be a large share of a
+    hit's cost."""
     query_string: bytes = scope["query_string"]
     memo_key = (scope["path"], query_string, principal.organization_id)
-    known = caching.hit_entries.get(memo_key)
+    known = caching.hit_lookups.get(memo_key)
     if known is not None:
         return known
     query = _validated_query(read, query_string)
     entry = read.entry(caching.keys, principal, item_id, query)
-    found = entry, caching.keys.auth_generation(principal.organization_id)
+    auth_key = caching.keys.auth_generation(principal.organization_id)
+    lookup = caching.cache.prepare(entry, also=(auth_key,))
     if len(query_string) <= _MAX_MEMO_QUERY:
-        caching.hit_entries.put(memo_key, found)
-    return found
+        caching.hit_lookups.put(memo_key, lookup)
+    return lookup
 
 
-def _single_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
-    """The request's headers; a repeated Authorization or If-None-Match falls through,
-    so that the route, not a guess here, decides which one counts."""
-    headers = dict(raw)
-    if len(headers) != len(raw):
-        names = [name for name, _ in raw]
-        if names.count(b"authorization") > 1 or names.count(b"if-none-match") > 1:
-            raise _FallThrough
-    return headers
+def _request_headers(raw: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes | None]:
+    """The request's Authorization and If-None-Match; a repeated one falls through, so
+    that the route, not a guess here, decides which one counts."""
+    authorization = if_none_match = None
+    for name, value in raw:
+        if name == b"authorization":
+            if authorization is not None:
+                raise _FallThrough
+            authorization = value
+        elif name == b"if-none-match":
+            if if_none_match is not None:
+                raise _FallThrough
+            if_none_match = value
+    if authorization is None:
+        raise _FallThrough
+    return authorization, if_none_match
 
 
 def _match(path: str) -> tuple[CachedRead, uuid.UUID | None]:
-    for read in READS:
-        found = read.path.match(path)
+    exact = _EXACT.get(path)
+    if exact is not None:
+        return exact, None
+    for pattern, read in _WITH_ID:
+        found = pattern.match(path)
         if found is None:
             continue
-        if not found.groups():
-            return read, None
         try:
             return read, uuid.UUID(found.group(1))
         except ValueError:
@@ -176,13 +190,18 @@ def _match(path: str) -> tuple[CachedRead, uuid.UUID | None]:
     raise _FallThrough
 
 
-def _token_hash(authorization: bytes | None) -> str:
-    if authorization is None:
-        raise _FallThrough
+def _token_hash(caching: Caching, authorization: bytes) -> str:
+    """The stored hash of the header's bearer token (memoized: sha256 on every hit is a
+    cost worth saving, and the hash says nothing about whether the token is valid)."""
+    known = caching.token_hashes.get(authorization)
+    if known is not None:
+        return known
     scheme, _, secret = authorization.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer":
         raise _FallThrough
-    return hash_secret(secret.strip())
+    token_hash = hash_secret(secret.strip())
+    caching.token_hashes.put(authorization, token_hash)
+    return token_hash
 
 
 def _validated_query(read: CachedRead, query_string: bytes) -> BaseModel | None:
