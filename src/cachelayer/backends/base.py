@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 # What `Backend.prepare_read` returns: opaque to everyone but the backend.
@@ -30,8 +30,8 @@ class Backend(Protocol):
         """The keys in the form `read` takes, built once for a read made many times."""
         ...
 
-    async def read(self, prepared: PreparedRead) -> list[bytes | None]:
-        """`get_many` of prepared keys."""
+    def read(self, prepared: PreparedRead) -> Awaitable[list[bytes | None]]:
+        """`get_many` of prepared keys (an awaitable, not necessarily a coroutine)."""
         ...
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None: ...

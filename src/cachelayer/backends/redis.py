@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -85,9 +85,8 @@ class RedisBackend:
     def prepare_read(self, keys: Sequence[str]) -> bytes:
         return pack_command("MGET", *keys)
 
-    async def read(self, prepared: PreparedRead) -> list[bytes | None]:
-        reply: list[bytes | None] = await self._reads.send(cast(bytes, prepared))
-        return reply
+    def read(self, prepared: PreparedRead) -> Awaitable[list[bytes | None]]:
+        return self._reads.send(cast(bytes, prepared))
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None:
         async with self._in_flight:
