@@ -11,8 +11,9 @@ import os
 
 from fastapi import FastAPI, Response
 
-BODY_BYTES = max(14, int(os.environ.get("BENCH_BODY_BYTES", "6900")))
-BODY = b'{"padding":"' + b"x" * (BODY_BYTES - 14) + b'"}'
+from bench.yardsticks import body_of_size
+
+BODY = body_of_size(int(os.environ.get("BENCH_BODY_BYTES", "6900")))
 
 app = FastAPI()
 

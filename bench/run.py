@@ -76,6 +76,21 @@ def log(message: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class RawApp:
+    """A plain ASGI yardstick that reads its body from Redis on each request."""
+
+    name: str
+    module: str
+    label: str
+
+
+RAW_REDIS = RawApp("raw-redis", "bench.raw_redis_app:app", "raw ASGI + redis-py GET")
+RAW_PIPELINED = RawApp(
+    "raw-pipelined", "bench.raw_pipelined_app:app", "raw ASGI + one pipelined read"
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     key: str
     label: str
@@ -417,20 +432,22 @@ class Harness:
         }
 
     def head_to_head(self) -> None:
-        """Steps 4 and 5: agenthub's cached agents page, the bare endpoint, the raw ASGI
-        app with one redis-py GET and fastapi-cache2, one after the other, for several
-        rounds. The machine is shared: alternating them and taking each one's median
-        keeps a slow minute from landing on one of them only."""
+        """Steps 4 and 5: agenthub's cached agents page, the bare endpoint, the two raw
+        ASGI apps (one redis-py GET; one read through agenthub's pipelined backend) and
+        fastapi-cache2, one after the other, for several rounds. The machine is shared:
+        alternating them and taking each one's median keeps a slow minute from landing on
+        one of them only."""
         size = int(self.results.get("page_bytes") or 6900)
         log(
             f"steps 4-5: {self.args.rounds} rounds of agenthub hit / bare endpoint "
-            f"({size} bytes) / raw ASGI + one redis-py GET (prefix {RAW_REDIS_PREFIX!r}) "
-            f"/ fastapi-cache2 (prefix {FASTAPI_CACHE_PREFIX!r})"
+            f"({size} bytes) / raw ASGI + one redis-py GET / raw ASGI + one pipelined read "
+            f"(prefix {RAW_REDIS_PREFIX!r}) / fastapi-cache2 (prefix {FASTAPI_CACHE_PREFIX!r})"
         )
         measures: dict[str, Callable[[bool], tuple[WrkResult, dict[str, Any]]]] = {
             "agenthub": self._agenthub_round,
             "bare": lambda first: self._bare_round(size, first),
-            "raw_redis": lambda first: self._raw_redis_round(size, first),
+            "raw_redis": lambda first: self._raw_redis_round(RAW_REDIS, size, first),
+            "raw_pipelined": lambda first: self._raw_redis_round(RAW_PIPELINED, size, first),
             "fastapi_cache2": self._fastapi_cache2_round,
         }
         rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in measures}
@@ -448,6 +465,7 @@ class Harness:
         self.results["head_to_head"] = head_to_head
         self.results["bare"] = head_to_head["bare"]
         self.results["raw_redis"] = head_to_head["raw_redis"]
+        self.results["raw_pipelined"] = head_to_head["raw_pipelined"]
         self.results["fastapi_cache2"] = head_to_head["fastapi_cache2"]
 
     def _agenthub_round(self, first: bool) -> tuple[WrkResult, dict[str, Any]]:
@@ -496,7 +514,9 @@ class Harness:
             "httpx_seq": httpx_seq.to_json(),
         }
 
-    def _raw_redis_round(self, size: int, first: bool) -> tuple[WrkResult, dict[str, Any]]:
+    def _raw_redis_round(
+        self, app: RawApp, size: int, first: bool
+    ) -> tuple[WrkResult, dict[str, Any]]:
         env = {
             "BENCH_BODY_BYTES": str(size),
             "REDIS_URL": self.redis_url,
@@ -507,29 +527,23 @@ class Harness:
         try:
             with (
                 uvicorn_server(
-                    "raw-redis",
-                    "bench.raw_redis_app:app",
-                    env,
-                    "/api/agents",
-                    RESULTS_DIR / "logs",
+                    app.name, app.module, env, "/api/agents", RESULTS_DIR / "logs"
                 ) as server,
                 RawClient(server.base_url) as client,
             ):
                 probe = self.check(client, "/api/agents")
                 if len(probe.content) != size:
-                    self.notes.append(
-                        f"raw ASGI + redis-py GET: {len(probe.content)} bytes, not {size}"
-                    )
+                    self.notes.append(f"{app.label}: {len(probe.content)} bytes, not {size}")
                 self.warm_up(server, "/api/agents")
                 result = self.wrk_run(server, "/api/agents")
                 if first:
                     hit_seq = timed_requests(client, "/api/agents", self.args.miss_requests)
                     details = {"bytes": len(probe.content), "hit_seq": hit_seq.to_json()}
-                    log(f"  raw ASGI + redis-py GET sequential p50 {hit_seq.p50_ms:.3f} ms")
+                    log(f"  {app.label} sequential p50 {hit_seq.p50_ms:.3f} ms")
         finally:
             left = scan_unlink(self.redis, RAW_REDIS_PREFIX)
             if left:
-                self.notes.append(f"raw ASGI + redis-py GET: {left} keys left at shutdown")
+                self.notes.append(f"{app.label}: {left} keys left at shutdown")
         return result, details
 
     def _forget_fc2(self) -> None:
@@ -618,7 +632,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--rounds",
         type=int,
         default=3,
-        help="alternating rounds of agenthub hit / bare / raw redis / fastapi-cache2 (default 3)",
+        help="alternating rounds of agenthub hit / bare / the two raw ASGI apps / "
+        "fastapi-cache2 (default 3)",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     return parser.parse_args(argv)
