@@ -245,6 +245,16 @@ def target_lines(results: dict[str, Any], bold: bool = False) -> list[str]:
             f"{_ms(max(other_hits))} ms, against {_ms(main_hit)} ms for page 1 in this run "
             "(same server and client)."
         )
+    floor = _get(results, "raw_pipelined", "hit_seq", "p50_ms")
+    miss = _get(main, "miss_seq", "p50_ms")
+    if floor and miss:
+        first += (
+            f" For scale: the raw ASGI app that does nothing per request but agenthub's read "
+            f"answers the same sequential client in {_ms(floor)} ms at p50, and the bare "
+            f"FastAPI endpoint in {_ms(_get(results, 'bare', 'hit_seq', 'p50_ms'))} ms; a "
+            f"hit path costing nothing beyond its one read would be "
+            f"{_x(_ratio(miss, floor))} faster than this miss."
+        )
     hit_bare = r.get("hit_vs_bare_rps")
     raw_bare = r.get("raw_redis_vs_bare_rps")
     rounds = len(_get(results, "head_to_head", "bare", "rounds") or [])
