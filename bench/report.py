@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,14 +61,27 @@ def _head_to_head_ratios(
     }
 
 
+def _hit_vs_miss(results: dict[str, Any]) -> dict[str, Any]:
+    alternations = [_get(results, "after", MAIN) or {}]
+    alternations += _get(results, "head_to_head", "agenthub", "seq_rounds") or []
+    each = [
+        _ratio(_get(run, "miss_seq", "p50_ms"), _get(run, "hit_seq", "p50_ms"))
+        for run in alternations
+    ]
+    measured = [value for value in each if value is not None]
+    return {
+        "hit_vs_miss_p50": round(statistics.median(measured), 2) if measured else None,
+        "hit_vs_miss_p50_each": each,
+    }
+
+
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
     """The comparisons this run supports, each between figures of this one run."""
     main = _get(results, "after", MAIN) or {}
     out: dict[str, Any] = {
-        # same sequential client, same request: a forced miss over a hit
-        "hit_vs_miss_p50": _ratio(
-            _get(main, "miss_seq", "p50_ms"), _get(main, "hit_seq", "p50_ms")
-        ),
+        # same sequential client, same request: a forced miss over a hit, at step 3 and
+        # again in each head-to-head round (median of all: the machine is shared)
+        **_hit_vs_miss(results),
         "hit_vs_miss_p99": _ratio(
             _get(main, "miss_seq", "p99_ms"), _get(main, "hit_seq", "p99_ms")
         ),
@@ -143,12 +157,22 @@ def _alternating(results: dict[str, Any]) -> str:
     return ", misses and hits alternating" if interleaved else ""
 
 
+def _each_alternation(r: dict[str, Any]) -> str:
+    each = r.get("hit_vs_miss_p50_each") or []
+    if len(each) < 2:
+        return " (one alternation"
+    return (
+        f" (median of {len(each)} alternations, step 3's and one per head-to-head round: "
+        f"{_xs(each)}"
+    )
+
+
 def ratio_lines(results: dict[str, Any]) -> list[str]:
     r = results.get("ratios") or ratios(results)
     lines = [
         f"hit vs miss p50 (agents list page 1, sequential client{_alternating(results)}): "
-        f"{_x(r['hit_vs_miss_p50'])} "
-        f"faster (p99: {_x(r['hit_vs_miss_p99'])}; the target is at least 20x)",
+        f"{_x(r['hit_vs_miss_p50'])} faster{_each_alternation(r)}; "
+        f"step 3's p99: {_x(r['hit_vs_miss_p99'])}; the target is at least 20x)",
         f"hit vs miss throughput (agents list, wrk, unique keys): {_x(r['hit_vs_miss_rps'])}",
         f"agenthub hit vs bare FastAPI endpoint, req/s: {_x(r['hit_vs_bare_rps'])} "
         f"(median of rounds; each round: {_xs(r.get('hit_vs_bare_rps_rounds'))}; "
@@ -193,10 +217,10 @@ def target_lines(results: dict[str, Any], bold: bool = False) -> list[str]:
     first = (
         f"Hit at least {HIT_VS_MISS_TARGET:.0f}x faster than a miss on the big "
         f"organization's agents list: {_verdict(hit_miss, HIT_VS_MISS_TARGET, bold)}. "
-        f"{_label(results, MAIN)}, sequential client{_alternating(results)}: hit p50 "
+        f"{_label(results, MAIN)}, sequential client{_alternating(results)}: "
+        f"{_x(hit_miss)} at p50{_each_alternation(r)}); at step 3, hit p50 "
         f"{_ms(_get(main, 'hit_seq', 'p50_ms'))} ms, forced miss p50 "
-        f"{_ms(_get(main, 'miss_seq', 'p50_ms'))} ms, {_x(hit_miss)} "
-        f"(p99: {_x(r.get('hit_vs_miss_p99'))})."
+        f"{_ms(_get(main, 'miss_seq', 'p50_ms'))} ms (p99: {_x(r.get('hit_vs_miss_p99'))})."
     )
     if hit_miss is not None and abs(hit_miss - HIT_VS_MISS_TARGET) < 0.1 * HIT_VS_MISS_TARGET:
         first += (
@@ -538,7 +562,9 @@ def _sequential_method(results: dict[str, Any]) -> str:
             "`X-Cache: HIT`, and so on. Hits and misses thus see the same moments of this "
             "shared machine; timed as two series one after the other, a slow spell could "
             "land on one of them only and move their ratio. Each timed hit follows a miss "
-            "of the same entry, not another hit."
+            "of the same entry, not another hit. For the agents list's page 1, the same "
+            "alternation runs again in each head-to-head round (below), in a fresh "
+            "process, and the hit-vs-miss target is judged on the median of all of them."
         )
     return (
         f"Hits: `{wrk}` after warming the entry (the probe request's `X-Cache` is shown), "

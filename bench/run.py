@@ -269,6 +269,9 @@ class Harness:
         self.headers = {"Authorization": f"Bearer {tokens.big_organization_admin}"}
         self.notes: list[str] = []
         self.results: dict[str, Any] = {}
+        # How step 3 forced misses of page 1, and the alternations of each round.
+        self.main_forget: Callable[[], None] | None = None
+        self.main_seq_rounds: list[dict[str, Any]] = []
 
     def wrk_run(self, server: Server, path: str, rotate: list[str] | None = None) -> WrkResult:
         result = run_wrk(server.base_url + path, self.wrk, self.headers, rotate)
@@ -412,6 +415,8 @@ class Harness:
                 scan_unlink(self.redis, CACHE_PREFIX)
 
             miss_methods.add("the cache prefix flushed (SCAN + UNLINK) before each timed miss")
+        if point.key == report.MAIN:
+            self.main_forget = forget  # the head-to-head rounds alternate again
         # Interleaved: a forced miss, then a hit of the entry it stored, n times each.
         hit_seq, miss_seq = interleaved_requests(client, point.path, n, forget)
         if not hit_seq.all_hits:
@@ -462,6 +467,7 @@ class Harness:
             name: {**extra[name], "hit": _median_run(runs), "rounds": runs}
             for name, runs in rounds.items()
         }
+        head_to_head["agenthub"]["seq_rounds"] = self.main_seq_rounds
         self.results["head_to_head"] = head_to_head
         self.results["bare"] = head_to_head["bare"]
         self.results["raw_redis"] = head_to_head["raw_redis"]
@@ -480,12 +486,23 @@ class Harness:
                 probe = self.check(client, "/api/agents")
                 self.warm_up(server, "/api/agents")
                 result = self.wrk_run(server, "/api/agents")
+                if self.main_forget is not None:
+                    self._alternate_again(client)
         finally:
             scan_unlink(self.redis, CACHE_PREFIX)
         xcache = probe.headers.get("x-cache", "absent")
         if xcache != "HIT":
             self.notes.append(f"head-to-head agenthub round: probe answered X-Cache {xcache}")
         return result, {"probe_xcache": xcache}
+
+    def _alternate_again(self, client: RawClient) -> None:
+        """Step 3's alternation of forced misses and hits of page 1, once per round: the
+        hit-vs-miss ratio is then the median of several moments of this shared machine."""
+        assert self.main_forget is not None
+        n = self.args.miss_requests
+        hit_seq, miss_seq = interleaved_requests(client, "/api/agents", n, self.main_forget)
+        self.main_seq_rounds.append({"hit_seq": hit_seq.to_json(), "miss_seq": miss_seq.to_json()})
+        log(f"  seq hit p50 {hit_seq.p50_ms:.2f} ms, seq miss p50 {miss_seq.p50_ms:.2f} ms")
 
     def _bare_round(self, size: int, first: bool) -> tuple[WrkResult, dict[str, Any]]:
         with uvicorn_server(
