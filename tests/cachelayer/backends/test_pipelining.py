@@ -157,6 +157,8 @@ async def test_reads_over_a_unix_socket(
     _fill(server.url, {"k": b"over the socket"})
     async with _backend(f"unix://{socket_path}?db=0") as backend:
         assert await backend.get_many(["k"]) == [b"over the socket"]
+        await backend.set("k2", b"written over it too", 60_000)  # redis-py's pool
+        assert await backend.get_many(["k2"]) == [b"written over it too"]
 
 
 def _certificates(directory: Path) -> tuple[str, str, str]:
