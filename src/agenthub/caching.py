@@ -37,6 +37,7 @@ from fastapi import Depends, Header, Request
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import Response
+from starlette.types import Send
 
 from agenthub.config import Settings
 from agenthub.invalidation import Invalidator
@@ -222,29 +223,43 @@ class CacheKeys:
 
 
 class CachedResponse(Response):
-    """The answer for a cached read, the same on the hit path and on the route.
-
-    The body is the stored bytes as they are, and the headers are built as raw bytes
-    (this is on the hit path). The ETag comes from those bytes, so it is the same in every
-    process and after a restart; a matching If-None-Match gets 304 without a body.
-    """
+    """The answer for a cached read on the route: the same bytes and headers as the hit
+    path sends (`send_cached`)."""
 
     def __init__(self, cached: Cached, if_none_match: str | None) -> None:
-        not_modified = if_none_match is not None and etag_matches(cached.etag, if_none_match)
-        self.status_code = 304 if not_modified else 200
-        self.body = b"" if not_modified else cached.payload
+        self.status_code, self.raw_headers, self.body = cached_answer(cached, if_none_match)
         self.background = None
-        self.raw_headers = [
-            (b"etag", cached.etag.encode()),
-            (b"x-cache", b"HIT" if cached.status is CacheStatus.HIT else b"MISS"),
-            (b"cache-control", b"private, no-cache"),
-            (b"vary", b"Authorization"),
-        ]
-        if not not_modified:
-            self.raw_headers += [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(self.body)).encode()),
-            ]
+
+
+_CACHED_HEADERS = ((b"cache-control", b"private, no-cache"), (b"vary", b"Authorization"))
+# X-Cache is HIT or MISS: an answer built without the cache (BYPASS) is a miss to clients.
+_X_CACHE = {
+    status: (b"x-cache", b"HIT" if status is CacheStatus.HIT else b"MISS") for status in CacheStatus
+}
+
+
+def cached_answer(
+    cached: Cached, if_none_match: str | None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, raw headers and body for a cached read.
+
+    The body is the stored bytes as they are. The ETag comes from those bytes, so it is
+    the same in every process and after a restart; a matching If-None-Match gets 304
+    without a body.
+    """
+    headers = [(b"etag", cached.etag.encode()), _X_CACHE[cached.status], *_CACHED_HEADERS]
+    if if_none_match is not None and etag_matches(cached.etag, if_none_match):
+        return 304, headers, b""
+    headers.append((b"content-type", b"application/json"))
+    headers.append((b"content-length", str(len(cached.payload)).encode()))
+    return 200, headers, cached.payload
+
+
+async def send_cached(send: Send, cached: Cached, if_none_match: str | None) -> None:
+    """The hit path's answer, sent straight to the server (no Response object)."""
+    status, headers, body = cached_answer(cached, if_none_match)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def etag_matches(etag: str, if_none_match: str) -> bool:

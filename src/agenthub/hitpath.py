@@ -20,14 +20,14 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from agenthub.agents.schemas import AgentListQuery
-from agenthub.caching import CachedResponse, CacheKeys, Caching
+from agenthub.caching import CacheKeys, Caching, send_cached
 from agenthub.organizations.schemas import Principal
 from agenthub.organizations.service import hash_secret
 from agenthub.servers.schemas import ServerListQuery
@@ -92,6 +92,15 @@ class _FallThrough(Exception):
     """This request is not for the hit path: the app answers it."""
 
 
+class _CachedRequest(NamedTuple):
+    """What the hit path knows of a request before its one read (a tuple: built per hit)."""
+
+    lookup: PreparedLookup
+    token_hash: str
+    auth_token: bytes  # the organization's auth generation the principal was cached under
+    if_none_match: bytes | None
+
+
 async def answer_from_cache(
     caching: Caching | None, scope: Scope, receive: Receive, send: Send
 ) -> bool:
@@ -99,14 +108,28 @@ async def answer_from_cache(
     if caching is None or scope["type"] != "http" or scope["method"] != "GET":
         return False
     try:
-        response = await _hit(caching, scope)
+        request = _cached_request(caching, scope)
     except _FallThrough:
         return False
-    await response(scope, receive, send)
+    try:
+        # A miss is not counted here: the route's read-through counts it.
+        found = await caching.cache.lookup_prepared(request.lookup, count_miss=False)
+    except CacheUnavailable:
+        return False
+    if found.also[0] != request.auth_token:
+        # A token of the organization was revoked since this principal was cached:
+        # forget it; the route authenticates against the database (and re-caches).
+        caching.principals.discard(request.token_hash)
+        return False
+    if found.hit is None:
+        return False  # a miss: the route loads and stores it
+    if_none_match = request.if_none_match
+    await send_cached(send, found.hit, if_none_match.decode("latin-1") if if_none_match else None)
     return True
 
 
-async def _hit(caching: Caching, scope: Scope) -> CachedResponse:
+def _cached_request(caching: Caching, scope: Scope) -> _CachedRequest:
+    """Everything but the read, from process memory; _FallThrough if it cannot be."""
     if not caching.cache.is_enabled():
         raise _FallThrough
     read, item_id = _match(scope["path"])
@@ -117,19 +140,7 @@ async def _hit(caching: Caching, scope: Scope) -> CachedResponse:
         raise _FallThrough
     principal, auth_token = known
     lookup = _lookup_for(caching, read, item_id, principal, scope)
-    try:
-        # A miss is not counted here: the route's read-through counts it.
-        found = await caching.cache.lookup_prepared(lookup, count_miss=False)
-    except CacheUnavailable:
-        raise _FallThrough from None
-    if found.also[0] != auth_token:
-        # A token of the organization was revoked since this principal was cached:
-        # forget it; the route authenticates against the database (and re-caches).
-        caching.principals.discard(token_hash)
-        raise _FallThrough
-    if found.hit is None:
-        raise _FallThrough  # a miss: the route loads and stores it
-    return CachedResponse(found.hit, if_none_match.decode("latin-1") if if_none_match else None)
+    return _CachedRequest(lookup, token_hash, auth_token, if_none_match)
 
 
 def _lookup_for(

@@ -200,21 +200,6 @@ class Cache:
         self.breaker.record_success()
         return result
 
-    async def _read(self, prepared: PreparedRead) -> list[bytes | None]:
-        """`_call` for the hit path's one read, without a second deadline when the
-        backend bounds its reads itself (a timer per read is a share of a hit's cost)."""
-        if not self.backend.reads_have_deadline:
-            return await self._call("get", lambda: self.backend.read(prepared))
-        if not self.breaker.is_closed:
-            self.counters.bypassed += 1
-            raise CacheUnavailable("get")
-        try:
-            values = await self.backend.read(prepared)
-        except Exception as exc:
-            raise self._failed("get", exc) from exc
-        self.breaker.record_success()
-        return values
-
     def _failed(self, operation: str, exc: Exception) -> CacheUnavailable:
         self.counters.errors += 1
         self.breaker.record_failure()
@@ -238,7 +223,19 @@ class Cache:
         return await self.lookup_prepared(self.prepare(entry, also), count_miss=count_miss)
 
     async def lookup_prepared(self, prepared: PreparedLookup, *, count_miss: bool = True) -> Lookup:
-        values = await self._read(prepared.read)
+        if not self.backend.reads_have_deadline:
+            values = await self._call("get", lambda: self.backend.read(prepared.read))
+        else:
+            # `_call` without its deadline: the backend fails the read by itself, and a
+            # timer per read is a share of a hit's cost.
+            if not self.breaker.is_closed:
+                self.counters.bypassed += 1
+                raise CacheUnavailable("get")
+            try:
+                values = await self.backend.read(prepared.read)
+            except Exception as exc:
+                raise self._failed("get", exc) from exc
+            self.breaker.record_success()
         split = prepared.split
         tokens = tuple(values[1:split])
         hit = self._verify(values[0], tokens)
