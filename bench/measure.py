@@ -188,15 +188,19 @@ def interleaved_requests(
     forget: Callable[[], None],
     cache_header: str = "x-cache",
 ) -> tuple[Sequential, Sequential]:
-    """`count` pairs, one after the other: `forget()` (untimed), a timed request of
-    `path` (a miss, which stores the entry again), then a timed request of the same
-    `path` (a hit of what the miss stored). Returns (hits, misses)."""
+    """`count` rounds, one after the other: `forget()` (untimed), a timed request of
+    `path` (a miss, which stores the entry again), an untimed request (a hit), then a
+    timed request of the same `path` (a hit of what the miss stored, following a hit as
+    most hits do: not the first request after a miss, whose server process still holds
+    the miss's garbage and cold caches). Hits and misses thus alternate in time, so a
+    slow spell of the machine cannot land on one series only. Returns (hits, misses)."""
     hits = _Series(cache_header)
     misses = _Series(cache_header)
     client.get(path)  # untimed: opens the connection (or replaces an idle, closed one)
     for _ in range(count):
         forget()
         misses.timed(client, path)
+        client.get(path)
         hits.timed(client, path)
     return hits.summary(), misses.summary()
 
