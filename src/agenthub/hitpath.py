@@ -112,8 +112,9 @@ async def answer_from_cache(
     except _FallThrough:
         return False
     try:
-        # A miss is not counted here: the route's read-through counts it.
-        found = await caching.cache.lookup_prepared(request.lookup, count_miss=False)
+        # Counted below only if served: a miss or a stale principal falls through to the
+        # route, whose read-through counts what it finds.
+        found = await caching.cache.lookup_prepared(request.lookup, count=False)
     except CacheUnavailable:
         return False
     if found.also[0] != request.auth_token:
@@ -123,6 +124,7 @@ async def answer_from_cache(
         return False
     if found.hit is None:
         return False  # a miss: the route loads and stores it
+    caching.cache.record_hit(request.lookup.entry.key)
     if_none_match = request.if_none_match
     await send_cached(send, found.hit, if_none_match.decode("latin-1") if if_none_match else None)
     return True

@@ -213,16 +213,20 @@ class Cache:
         keys = [entry.key, *entry.generations, *also]
         return PreparedLookup(entry, 1 + len(entry.generations), self.backend.prepare_read(keys))
 
-    async def lookup(
-        self, entry: Entry, also: Sequence[str] = (), *, count_miss: bool = True
-    ) -> Lookup:
+    async def lookup(self, entry: Entry, also: Sequence[str] = (), *, count: bool = True) -> Lookup:
         """Read an entry, its generation tokens and any extra keys in one round trip.
 
-        count_miss=False: the caller falls back to `get_or_load`, which counts the miss.
+        count=False: the caller decides what the read was (`record_hit`, or a fall back to
+        `get_or_load`, which counts the miss).
         """
-        return await self.lookup_prepared(self.prepare(entry, also), count_miss=count_miss)
+        return await self.lookup_prepared(self.prepare(entry, also), count=count)
 
-    async def lookup_prepared(self, prepared: PreparedLookup, *, count_miss: bool = True) -> Lookup:
+    def record_hit(self, key: str) -> None:
+        """Count and log a hit served from a lookup made with count=False."""
+        self.counters.hits += 1
+        logger.debug("Cache HIT %s", key, extra={"cache_key": key})
+
+    async def lookup_prepared(self, prepared: PreparedLookup, *, count: bool = True) -> Lookup:
         if not self.backend.reads_have_deadline:
             values = await self._call("get", lambda: self.backend.read(prepared.read))
         else:
@@ -239,14 +243,13 @@ class Cache:
         split = prepared.split
         tokens = tuple(values[1:split])
         hit = self._verify(values[0], tokens)
-        key = prepared.entry.key
-        if hit is None:
-            if count_miss:
+        if count:
+            key = prepared.entry.key
+            if hit is None:
                 self.counters.misses += 1
                 logger.debug("Cache MISS %s", key, extra={"cache_key": key})
-        else:
-            self.counters.hits += 1
-            logger.debug("Cache HIT %s", key, extra={"cache_key": key})
+            else:
+                self.record_hit(key)
         return Lookup(hit, tokens, tuple(values[split:]))
 
     def _verify(self, raw: bytes | None, tokens: tuple[bytes | None, ...]) -> Cached | None:

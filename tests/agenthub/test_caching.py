@@ -351,6 +351,30 @@ async def test_a_revoked_token_fails_at_once_on_the_hit_path(
     ] == "HIT"
 
 
+async def test_each_answer_counts_once_in_the_cache_stats(
+    app: FastAPI, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """A hit served before routing counts one hit; one the hit path hands to the route
+    (its principal is stale) counts once too, where the route reads it."""
+    counters = app.state.caching.cache.counters
+    headers = tenant.headers(Role.viewer)
+    await get(client, "/api/agents", headers)  # a miss: loads and stores
+    before = (counters.hits, counters.misses)
+    assert (await get(client, "/api/agents", headers)).headers["x-cache"] == "HIT"
+    assert (counters.hits, counters.misses) == (before[0] + 1, before[1])
+    # Revoking another token of the organization makes every cached principal stale:
+    # the hit path reads the entry, then leaves the request to the route.
+    admin = tenant.headers(Role.admin)
+    created = expect(
+        await client.post("/api/tokens", json={"name": "other", "role": "viewer"}, headers=admin),
+        201,
+    )
+    expect(await client.delete(f"/api/tokens/{created['id']}", headers=admin), 204)
+    before = (counters.hits, counters.misses)
+    assert (await get(client, "/api/agents", headers)).headers["x-cache"] == "HIT"
+    assert (counters.hits, counters.misses) == (before[0] + 1, before[1])
+
+
 @asynccontextmanager
 async def two_processes(
     database_url: str, redis_url: str, prefix: str

@@ -101,12 +101,15 @@ class PipelinedReads:
         self._connecting: asyncio.Task[_Replies] | None = None
         self._unsent: list[bytes] = []
         self._unsent_waiters: list[asyncio.Future[Any]] = []
+        self._closed = False
 
     def send(self, command: bytes) -> Awaitable[Any]:
         """Send one packed command with this loop turn's others; await its reply.
 
         A plain function returning the reply's future: on the hit path, one coroutine
         frame less per read."""
+        if self._closed:
+            raise RedisConnectionError("the reads of a closed backend")
         replies = self._replies
         if replies is None or replies.lost:
             return self._send_when_connected(command)
@@ -169,14 +172,21 @@ class PipelinedReads:
             except BaseException:
                 replies.fail(RedisConnectionError("Redis handshake failed"))
                 raise
+        if self._closed:  # closed while connecting: nobody will close this one
+            replies.fail(RedisConnectionError("closed"))
+            raise RedisConnectionError("the reads of a closed backend")
         self._replies = replies
         return replies
 
     async def close(self) -> None:
-        if self._connecting is not None:
-            self._connecting.cancel()
-            with contextlib.suppress(BaseException):
-                await self._connecting
+        """Drop the connection; later reads fail. A connection being opened is left to
+        finish (its own deadline bounds it) rather than cancelled under the requests
+        waiting for it, and is dropped as soon as it is open."""
+        self._closed = True
+        connecting = self._connecting
+        if connecting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(connecting)
         if self._replies is not None:
             self._replies.fail(RedisConnectionError("closed"))
             self._replies = None
@@ -200,8 +210,12 @@ async def _open(pool: ConnectionPool) -> _Replies:
     )
     sock = transport.get_extra_info("socket")
     if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        except BaseException:
+            transport.close()
+            raise
     return replies
 
 

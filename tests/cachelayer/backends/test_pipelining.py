@@ -19,6 +19,7 @@ import uvloop
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from cachelayer import RedisBackend
+from tests.cachelayer.conftest import eventually
 from tests.servers import RedisProcess, free_port
 
 pytestmark = pytest.mark.slow
@@ -212,3 +213,19 @@ def test_reads_under_uvloop(redis_process: Callable[..., RedisProcess]) -> None:
             return await asyncio.gather(*(backend.get_many([f"k{i}"]) for i in range(50)))
 
     assert uvloop.run(scenario()) == [[f"v{i}".encode()] for i in range(50)]
+
+
+async def test_a_closed_backend_reads_nothing_and_holds_no_connection(
+    redis_process: Callable[..., RedisProcess],
+) -> None:
+    server = redis_process()
+    backend = RedisBackend.from_url(server.url, timeout=2.0)
+    assert await backend.get_many(["k"]) == [None]
+    await backend.close()
+    with pytest.raises(RedisConnectionError):
+        await backend.get_many(["k"])
+
+    async def disconnected() -> bool:  # Redis notices the closed socket on its next turn
+        return _clients(server.url) == 0
+
+    await eventually(disconnected)
