@@ -116,7 +116,9 @@ class PipelinedReads:
         return self._enqueue(replies, command)
 
     async def _send_when_connected(self, command: bytes) -> Any:
-        return await self._enqueue(await self._connected(), command)
+        # Connecting and reading share one deadline: a read never pays two.
+        async with asyncio.timeout(self._timeout):
+            return await self._enqueue(await self._connected(), command)
 
     def _enqueue(self, replies: _Replies, command: bytes) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
