@@ -86,6 +86,22 @@ class UnreadableEnvelope(ValueError):
 _CODECS = frozenset(Codec)
 
 
+def _header(raw: bytes) -> tuple[int, int, bytes, int]:
+    """(codec, created_ms, digest, end of the tokens) of an envelope of this version.
+
+    Raises UnreadableEnvelope for anything else.
+    """
+    if len(raw) < _HEADER.size:
+        raise UnreadableEnvelope
+    magic, version, codec, created_ms, digest, count = _HEADER.unpack_from(raw)
+    if magic != MAGIC or version != FORMAT_VERSION or codec not in _CODECS:
+        raise UnreadableEnvelope
+    end = _HEADER.size + count * TOKEN_SIZE
+    if len(raw) < end:
+        raise UnreadableEnvelope
+    return codec, created_ms, digest, end
+
+
 def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[bytes, bytes] | None:
     """(payload, digest) of a value sealed under exactly these generation tokens, None if
     it was sealed under others (or one of them is gone): the hit path's check, with no
@@ -93,15 +109,8 @@ def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[byte
 
     Raises UnreadableEnvelope when raw is not an envelope of this version.
     """
-    if len(raw) < _HEADER.size:
-        raise UnreadableEnvelope
-    magic, version, codec, _created_ms, digest, count = _HEADER.unpack_from(raw)
-    if magic != MAGIC or version != FORMAT_VERSION or codec not in _CODECS:
-        raise UnreadableEnvelope
-    end = _HEADER.size + count * TOKEN_SIZE
-    if len(raw) < end:
-        raise UnreadableEnvelope
-    if count != len(tokens) or None in tokens:
+    _codec, _created_ms, digest, end = _header(raw)
+    if end - _HEADER.size != len(tokens) * TOKEN_SIZE or None in tokens:
         return None
     if raw[_HEADER.size : end] != b"".join(cast(Sequence[bytes], tokens)):
         return None
@@ -110,14 +119,9 @@ def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[byte
 
 def open_envelope(raw: bytes) -> Envelope | None:
     """Read a stored value; None when it is not an envelope this version can read."""
-    if len(raw) < _HEADER.size:
+    try:
+        codec, created_ms, digest, end = _header(raw)
+    except UnreadableEnvelope:
         return None
-    magic, version, codec, created_ms, digest, count = _HEADER.unpack_from(raw)
-    if magic != MAGIC or version != FORMAT_VERSION or codec not in Codec._value2member_map_:
-        return None
-    start = _HEADER.size
-    end = start + count * TOKEN_SIZE
-    if len(raw) < end:
-        return None
-    tokens = tuple(raw[i : i + TOKEN_SIZE] for i in range(start, end, TOKEN_SIZE))
+    tokens = tuple(raw[i : i + TOKEN_SIZE] for i in range(_HEADER.size, end, TOKEN_SIZE))
     return Envelope(raw[end:], Codec(codec), created_ms, digest, tokens)
