@@ -28,8 +28,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
@@ -47,14 +47,10 @@ from cachelayer import (
     CacheStatus,
     Entry,
     MemoryBackend,
-    PreparedLookup,
     RedisBackend,
     canonical_params,
     etag_of,
 )
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 AGENTS_LIST_TTL = 300.0
 AGENT_DETAILS_TTL = 300.0
@@ -270,23 +266,6 @@ def etag_matches(etag: str, if_none_match: str) -> bool:
     return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
 
 
-class BoundedMemo(Generic[K, V]):
-    """A dict that forgets everything when full: cheaper than LRU bookkeeping per hit,
-    and right for values that are cheap to rebuild."""
-
-    def __init__(self, max_entries: int = 4096) -> None:
-        self.max_entries = max_entries
-        self._items: dict[K, V] = {}
-
-    def get(self, key: K) -> V | None:
-        return self._items.get(key)
-
-    def put(self, key: K, value: V) -> None:
-        if len(self._items) >= self.max_entries:
-            self._items.clear()
-        self._items[key] = value
-
-
 class PrincipalCache:
     """Token hash -> (principal, auth generation token), for the hit path only.
 
@@ -339,12 +318,6 @@ class Caching:
     keys: CacheKeys
     invalidator: Invalidator
     principals: PrincipalCache
-    # For the hit path: (path, query string, organization) -> the lookup of the entry
-    # and of the organization's auth generation; Authorization header -> token hash.
-    hit_lookups: BoundedMemo[tuple[str, bytes, Any], PreparedLookup] = field(
-        default_factory=BoundedMemo
-    )
-    token_hashes: BoundedMemo[bytes, str] = field(default_factory=BoundedMemo)
 
     @classmethod
     def build(cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Caching:

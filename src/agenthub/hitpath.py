@@ -20,19 +20,29 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from agenthub.agents.schemas import AgentListQuery
-from agenthub.caching import CacheKeys, Caching, send_cached
+from agenthub.caching import CacheKeys, Caching, cached_answer, send_cached
 from agenthub.organizations.schemas import Principal
 from agenthub.organizations.service import hash_secret
 from agenthub.servers.schemas import ServerListQuery
 from agenthub.tools.schemas import ToolListQuery
-from cachelayer import CacheUnavailable, Entry, PreparedLookup
+from cachelayer import (
+    Cached,
+    CacheStatus,
+    CacheUnavailable,
+    Entry,
+    PreparedLookup,
+    etag_of_digest,
+)
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 EntryBuilder = Callable[[CacheKeys, Principal, uuid.UUID | None, BaseModel | None], Entry]
 
@@ -92,8 +102,25 @@ class _FallThrough(Exception):
     """This request is not for the hit path: the app answers it."""
 
 
+class BoundedMemo(Generic[K, V]):
+    """A dict that forgets everything when full: cheaper than LRU bookkeeping per hit,
+    and right for values that are cheap to rebuild."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._items: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._items) >= self.max_entries:
+            self._items.clear()
+        self._items[key] = value
+
+
 class _CachedRequest(NamedTuple):
-    """What the hit path knows of a request before its one read (a tuple: built per hit)."""
+    """What the hit path knows of a request before its one read."""
 
     lookup: PreparedLookup
     token_hash: str
@@ -101,73 +128,114 @@ class _CachedRequest(NamedTuple):
     if_none_match: bytes | None
 
 
-async def answer_from_cache(
-    caching: Caching | None, scope: Scope, receive: Receive, send: Send
-) -> bool:
-    """Send the cached answer to this request if it has one; False to let the app answer."""
-    if caching is None or scope["type"] != "http" or scope["method"] != "GET":
-        return False
-    try:
-        request = _cached_request(caching, scope)
-    except _FallThrough:
-        return False
-    try:
-        # Counted below only if served: a miss or a stale principal falls through to the
-        # route, whose read-through counts what it finds.
-        found = await caching.cache.lookup_prepared(request.lookup, count=False)
-    except CacheUnavailable:
-        return False
-    if found.also[0] != request.auth_token:
-        # A token of the organization was revoked since this principal was cached:
-        # forget it; the route authenticates against the database (and re-caches).
-        caching.principals.discard(request.token_hash)
-        return False
-    if found.hit is None:
-        return False  # a miss: the route loads and stores it
-    caching.cache.record_hit(request.lookup.entry.key)
-    if_none_match = request.if_none_match
-    await send_cached(send, found.hit, if_none_match.decode("latin-1") if if_none_match else None)
-    return True
+class HitPath:
+    """Answers cached reads in front of the app; one per running app.
 
+    Everything a hit needs but the read itself comes from process memory: the lookup
+    (command bytes included) per path, query string and organization, the token hash
+    per Authorization header, and the response headers per stored payload, so a hit
+    builds no object but the two messages it sends.
+    """
 
-def _cached_request(caching: Caching, scope: Scope) -> _CachedRequest:
-    """Everything but the read, from process memory; _FallThrough if it cannot be."""
-    if not caching.cache.is_enabled():
-        raise _FallThrough
-    read, item_id = _match(scope["path"])
-    authorization, if_none_match = _request_headers(scope["headers"])
-    token_hash = _token_hash(caching, authorization)
-    known = caching.principals.get(token_hash)
-    if known is None:
-        raise _FallThrough
-    principal, auth_token = known
-    lookup = _lookup_for(caching, read, item_id, principal, scope)
-    return _CachedRequest(lookup, token_hash, auth_token, if_none_match)
+    def __init__(self, caching: Caching) -> None:
+        self._caching = caching
+        self._cache = caching.cache
+        self._principals = caching.principals
+        self._lookups: BoundedMemo[tuple[str, bytes, Any], PreparedLookup] = BoundedMemo()
+        self._token_hashes: BoundedMemo[bytes, str] = BoundedMemo()
+        # Payload digest -> the headers of a 200 with that payload.
+        self._ok_headers: BoundedMemo[bytes, list[tuple[bytes, bytes]]] = BoundedMemo()
 
+    async def answer(self, scope: Scope, send: Send) -> bool:
+        """Send the cached answer to this request if it has one; False to let the app
+        answer."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        try:
+            request = self._cached_request(scope)
+        except _FallThrough:
+            return False
+        lookup = request.lookup
+        cache = self._cache
+        try:
+            # Counted below only if served: a miss or a stale principal falls through to
+            # the route, whose read-through counts what it finds.
+            values = await cache.read_prepared(lookup)
+        except CacheUnavailable:
+            return False
+        if values[lookup.split] != request.auth_token:  # the first key after the entry's
+            # A token of the organization was revoked since this principal was cached:
+            # forget it; the route authenticates against the database (and re-caches).
+            self._principals.discard(request.token_hash)
+            return False
+        current = cache.current_payload(lookup, values)
+        if current is None:
+            return False  # a miss: the route loads and stores it
+        cache.record_hit(lookup.entry.key)
+        payload, digest = current
+        if request.if_none_match is None:
+            headers = self._headers_of(payload, digest)
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+        else:
+            cached = Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
+            await send_cached(send, cached, request.if_none_match.decode("latin-1"))
+        return True
 
-def _lookup_for(
-    caching: Caching,
-    read: CachedRead,
-    item_id: uuid.UUID | None,
-    principal: Principal,
-    scope: Scope,
-) -> PreparedLookup:
-    """The lookup of a request's entry and of its organization's auth generation,
-    memoized: it depends only on the path, the query string and the organization, and
-    building it (validation, digest, the command's bytes) would be a large share of a
-    hit's cost."""
-    query_string: bytes = scope["query_string"]
-    memo_key = (scope["path"], query_string, principal.organization_id)
-    known = caching.hit_lookups.get(memo_key)
-    if known is not None:
-        return known
-    query = _validated_query(read, query_string)
-    entry = read.entry(caching.keys, principal, item_id, query)
-    auth_key = caching.keys.auth_generation(principal.organization_id)
-    lookup = caching.cache.prepare(entry, also=(auth_key,))
-    if len(query_string) <= _MAX_MEMO_QUERY:
-        caching.hit_lookups.put(memo_key, lookup)
-    return lookup
+    def _headers_of(self, payload: bytes, digest: bytes) -> list[tuple[bytes, bytes]]:
+        headers = self._ok_headers.get(digest)
+        if headers is None:
+            cached = Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
+            _status, headers, _body = cached_answer(cached, None)
+            self._ok_headers.put(digest, headers)
+        return headers
+
+    def _cached_request(self, scope: Scope) -> _CachedRequest:
+        """Everything but the read, from process memory; _FallThrough if it cannot be."""
+        if not self._cache.is_enabled():
+            raise _FallThrough
+        read, item_id = _match(scope["path"])
+        authorization, if_none_match = _request_headers(scope["headers"])
+        token_hash = self._token_hash(authorization)
+        known = self._principals.get(token_hash)
+        if known is None:
+            raise _FallThrough
+        principal, auth_token = known
+        lookup = self._lookup_for(read, item_id, principal, scope)
+        return _CachedRequest(lookup, token_hash, auth_token, if_none_match)
+
+    def _lookup_for(
+        self, read: CachedRead, item_id: uuid.UUID | None, principal: Principal, scope: Scope
+    ) -> PreparedLookup:
+        """The lookup of a request's entry and of its organization's auth generation,
+        memoized: it depends only on the path, the query string and the organization,
+        and building it (validation, digest, the command's bytes) would be a large share
+        of a hit's cost."""
+        query_string: bytes = scope["query_string"]
+        memo_key = (scope["path"], query_string, principal.organization_id)
+        known = self._lookups.get(memo_key)
+        if known is not None:
+            return known
+        query = _validated_query(read, query_string)
+        keys = self._caching.keys
+        entry = read.entry(keys, principal, item_id, query)
+        lookup = self._cache.prepare(entry, also=(keys.auth_generation(principal.organization_id),))
+        if len(query_string) <= _MAX_MEMO_QUERY:
+            self._lookups.put(memo_key, lookup)
+        return lookup
+
+    def _token_hash(self, authorization: bytes) -> str:
+        """The stored hash of the header's bearer token (memoized: sha256 on every hit is
+        a cost worth saving, and the hash says nothing about whether the token is valid)."""
+        known = self._token_hashes.get(authorization)
+        if known is not None:
+            return known
+        scheme, _, secret = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer":
+            raise _FallThrough
+        token_hash = hash_secret(secret.strip())
+        self._token_hashes.put(authorization, token_hash)
+        return token_hash
 
 
 def _request_headers(raw: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes | None]:
@@ -201,20 +269,6 @@ def _match(path: str) -> tuple[CachedRead, uuid.UUID | None]:
         except ValueError:
             raise _FallThrough from None
     raise _FallThrough
-
-
-def _token_hash(caching: Caching, authorization: bytes) -> str:
-    """The stored hash of the header's bearer token (memoized: sha256 on every hit is a
-    cost worth saving, and the hash says nothing about whether the token is valid)."""
-    known = caching.token_hashes.get(authorization)
-    if known is not None:
-        return known
-    scheme, _, secret = authorization.decode("latin-1").partition(" ")
-    if scheme.lower() != "bearer":
-        raise _FallThrough
-    token_hash = hash_secret(secret.strip())
-    caching.token_hashes.put(authorization, token_hash)
-    return token_hash
 
 
 def _validated_query(read: CachedRead, query_string: bytes) -> BaseModel | None:

@@ -22,7 +22,7 @@ from agenthub.config import Settings
 from agenthub.db import create_engine, create_sessionmaker
 from agenthub.exceptions import PayloadTooLarge, add_exception_handlers, error_response
 from agenthub.health.router import router as health_router
-from agenthub.hitpath import answer_from_cache
+from agenthub.hitpath import HitPath
 from agenthub.metrics import build_registry
 from agenthub.metrics import router as metrics_router
 from agenthub.organizations.router import router as tokens_router
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: AgentHubAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
@@ -80,14 +80,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 class AgentHubAPI(FastAPI):
     """FastAPI with the cache hit path in front of everything, middleware included."""
 
+    # Set while the app runs with its cache on (an attribute: `app.state` lookups cost a
+    # Python call per request).
+    hit_path: HitPath | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if await answer_from_cache(getattr(self.state, "caching", None), scope, receive, send):
+        hit_path = self.hit_path
+        if hit_path is not None and await hit_path.answer(scope, send):
             return
         await super().__call__(scope, receive, send)
 
 
 @asynccontextmanager
-async def _cache_running(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+async def _cache_running(app: AgentHubAPI, settings: Settings) -> AsyncIterator[None]:
     """Build the cache once; deliver pending invalidations before the first read."""
     caching = Caching.build(settings, app.state.sessionmaker) if settings.CACHE_ENABLED else None
     app.state.caching = caching
@@ -102,9 +107,11 @@ async def _cache_running(app: FastAPI, settings: Settings) -> AsyncIterator[None
         drain = asyncio.create_task(
             caching.invalidator.drain_periodically(settings.CACHE_OUTBOX_POLL_SECONDS)
         )
+    app.hit_path = HitPath(caching)
     try:
         yield
     finally:
+        app.hit_path = None
         if drain is not None:
             drain.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -127,6 +127,10 @@ def _present(tokens: Sequence[bytes | None]) -> tuple[bytes, ...]:
     return tuple(token for token in tokens if token is not None)
 
 
+def _hit(payload: bytes, digest: bytes) -> Cached:
+    return Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
+
+
 class CacheUnavailable(Exception):
     """The backend was skipped or failed; callers fall back to the source."""
 
@@ -222,27 +226,14 @@ class Cache:
         return await self.lookup_prepared(self.prepare(entry, also), count=count)
 
     def record_hit(self, key: str) -> None:
-        """Count and log a hit served from a lookup made with count=False."""
+        """Count and log a hit found by `read_prepared`, or by a lookup with count=False."""
         self.counters.hits += 1
         logger.debug("Cache HIT %s", key, extra={"cache_key": key})
 
     async def lookup_prepared(self, prepared: PreparedLookup, *, count: bool = True) -> Lookup:
-        if not self.backend.reads_have_deadline:
-            values = await self._call("get", lambda: self.backend.read(prepared.read))
-        else:
-            # `_call` without its deadline: the backend fails the read by itself, and a
-            # timer per read is a share of a hit's cost.
-            if not self.breaker.is_closed:
-                self.counters.bypassed += 1
-                raise CacheUnavailable("get")
-            try:
-                values = await self.backend.read(prepared.read)
-            except Exception as exc:
-                raise self._failed("get", exc) from exc
-            self.breaker.record_success()
-        split = prepared.split
-        tokens = tuple(values[1:split])
-        hit = self._verify(values[0], tokens)
+        values = await self.read_prepared(prepared)
+        current = self.current_payload(prepared, values)
+        hit = None if current is None else _hit(*current)
         if count:
             key = prepared.entry.key
             if hit is None:
@@ -250,20 +241,48 @@ class Cache:
                 logger.debug("Cache MISS %s", key, extra={"cache_key": key})
             else:
                 self.record_hit(key)
-        return Lookup(hit, tokens, tuple(values[split:]))
+        split = prepared.split
+        return Lookup(hit, tuple(values[1:split]), tuple(values[split:]))
 
-    def _verify(self, raw: bytes | None, tokens: tuple[bytes | None, ...]) -> Cached | None:
+    async def read_prepared(self, prepared: PreparedLookup) -> list[bytes | None]:
+        """The raw values of a prepared lookup, in one round trip: the entry's stored
+        bytes, its generation tokens, then the extra keys (from `prepared.split` on).
+
+        The parts of `lookup_prepared`, for a hot path that builds no objects it does
+        not send: check the values with `current_payload`, count with `record_hit`.
+        """
+        if not self.backend.reads_have_deadline:
+            return await self._call("get", lambda: self.backend.read(prepared.read))
+        # `_call` without its deadline: the backend fails the read by itself, and a
+        # timer per read is a share of a hit's cost.
+        if not self.breaker.is_closed:
+            self.counters.bypassed += 1
+            raise CacheUnavailable("get")
+        try:
+            values = await self.backend.read(prepared.read)
+        except Exception as exc:
+            raise self._failed("get", exc) from exc
+        self.breaker.record_success()
+        return values
+
+    def current_payload(
+        self, prepared: PreparedLookup, values: Sequence[bytes | None]
+    ) -> tuple[bytes, bytes] | None:
+        """(payload, digest) of the entry read by `read_prepared`, if it was stored under
+        the generation tokens read with it; None for a miss."""
+        return self._current(values[0], values[1 : prepared.split])
+
+    def _current(
+        self, raw: bytes | None, tokens: Sequence[bytes | None]
+    ) -> tuple[bytes, bytes] | None:
         if raw is None:
             return None
         try:
-            sealed = payload_if_current(raw, tokens)
+            # None if a generation changed (or expired) since the entry was stored.
+            return payload_if_current(raw, tokens)
         except UnreadableEnvelope:
             self.counters.unreadable += 1
             return None
-        if sealed is None:
-            return None  # a generation changed (or expired) since it was stored
-        payload, digest = sealed
-        return Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
 
     async def get_or_load(self, entry: Entry, loader: Loader) -> Cached:
         """The entry's bytes from the cache, or from loader (once per key at a time).
@@ -304,9 +323,9 @@ class Cache:
             again = await self._call(
                 "get", lambda: self.backend.get_many([entry.key, *entry.generations])
             )
-            hit = self._verify(again[0], tuple(again[1:]))
-            if hit is not None:
-                return _Filled(hit, _present(again[1:]))
+            current = self._current(again[0], again[1:])
+            if current is not None:
+                return _Filled(_hit(*current), _present(again[1:]))
             tokens = await self._ensure_generations(entry, tuple(again[1:]))
         except CacheUnavailable:
             return _Filled(await self._load_without_cache(loader), None)

@@ -101,6 +101,18 @@ async def test_second_read_is_a_hit_with_the_same_bytes(
     assert "private" in second.headers["cache-control"]
 
 
+async def test_a_hit_sends_the_route_s_headers(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    # The hit path builds a payload's headers once and reuses them: every hit must carry
+    # what the route sends, but for X-Cache.
+    await create_agent(client, tenant)
+    headers = tenant.headers(Role.viewer)
+    miss, *hits = [await get(client, "/api/agents", headers) for _ in range(3)]
+    for hit in hits:
+        assert hit.headers["x-cache"] == "HIT"
+        assert {**hit.headers, "x-cache": "MISS"} == dict(miss.headers)
+        assert hit.content == miss.content
+
+
 async def test_matching_if_none_match_gets_304_on_hit_and_miss(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agenthub.caching import BoundedMemo, PrincipalCache, build_cache, redis_url
+from agenthub.caching import PrincipalCache, build_cache, redis_url
 from agenthub.config import Settings
 from cachelayer import MemoryBackend, RedisBackend
 
@@ -43,14 +43,6 @@ def test_a_redis_url_means_the_redis_backend_with_the_configured_deadline() -> N
     cache = build_cache(Settings(REDIS_URL="redis://127.0.0.1:1/0", CACHE_TIMEOUT_MS=80))
     assert isinstance(cache.backend, RedisBackend)
     assert cache.timeout == pytest.approx(0.08)
-
-
-def test_the_memo_forgets_everything_when_full() -> None:
-    memo: BoundedMemo[str, int] = BoundedMemo(max_entries=2)
-    memo.put("a", 1)
-    memo.put("b", 2)
-    memo.put("c", 3)
-    assert (memo.get("a"), memo.get("b"), memo.get("c")) == (None, None, 3)
 
 
 def test_the_principal_cache_is_bounded_in_entries_and_age() -> None:
