@@ -26,7 +26,6 @@ What invalidates what (services call these after their commit):
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -227,7 +226,10 @@ class CachedResponse(Response):
         self.background = None
 
 
-_CACHED_HEADERS = ((b"cache-control", b"private, no-cache"), (b"vary", b"Authorization"))
+# private: no shared cache stores tenant data; no-cache: a browser revalidates each reuse,
+# with the token of the moment, so a `Vary: Authorization` would add nothing (and costs
+# the server a header to validate on every hit).
+_CACHED_HEADERS = ((b"cache-control", b"private, no-cache"),)
 # X-Cache is HIT or MISS: an answer built without the cache (BYPASS) is a miss to clients.
 _X_CACHE = {
     status: (b"x-cache", b"HIT" if status is CacheStatus.HIT else b"MISS") for status in CacheStatus
@@ -274,12 +276,16 @@ class PrincipalCache:
     under, which the hit path reads in the same round trip as the entry. Revoking a
     token deletes that generation, so the revoked token stops working at once in every
     process sharing the cache.
+
+    When full, the entry checked longest ago goes first: it is the closest to max_age,
+    and every entry in use is checked again within max_age, so insertion order is
+    enough (no LRU bookkeeping on each hit).
     """
 
     def __init__(self, max_entries: int = 10_000, max_age: float = 30.0) -> None:
         self.max_entries = max_entries
         self.max_age = max_age
-        self._items: OrderedDict[str, tuple[Any, bytes, float]] = OrderedDict()
+        self._items: dict[str, tuple[Any, bytes, float]] = {}
 
     def get(self, token_hash: str) -> tuple[Any, bytes] | None:
         """The principal and its auth token, if seen in the database within max_age.
@@ -294,14 +300,13 @@ class PrincipalCache:
         if time.monotonic() - checked_at > self.max_age:
             del self._items[token_hash]
             return None
-        self._items.move_to_end(token_hash)
         return principal, auth_token
 
     def put(self, token_hash: str, principal: Any, auth_token: bytes) -> None:
+        self._items.pop(token_hash, None)  # re-inserted last: checked most recently
         self._items[token_hash] = (principal, auth_token, time.monotonic())
-        self._items.move_to_end(token_hash)
         while len(self._items) > self.max_entries:
-            self._items.popitem(last=False)
+            del self._items[next(iter(self._items))]
 
     def discard(self, token_hash: str) -> None:
         self._items.pop(token_hash, None)

@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
@@ -109,23 +109,13 @@ class BoundedMemo(Generic[K, V]):
     def __init__(self, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
         self._items: dict[K, V] = {}
-
-    def get(self, key: K) -> V | None:
-        return self._items.get(key)
+        # The dict's own get: no Python frame per lookup on the hit path.
+        self.get: Callable[[K], V | None] = self._items.get
 
     def put(self, key: K, value: V) -> None:
         if len(self._items) >= self.max_entries:
             self._items.clear()
         self._items[key] = value
-
-
-class _CachedRequest(NamedTuple):
-    """What the hit path knows of a request before its one read."""
-
-    lookup: PreparedLookup
-    token_hash: str
-    auth_token: bytes  # the organization's auth generation the principal was cached under
-    if_none_match: bytes | None
 
 
 class HitPath:
@@ -149,37 +139,44 @@ class HitPath:
     async def answer(self, scope: Scope, send: Send) -> bool:
         """Send the cached answer to this request if it has one; False to let the app
         answer."""
-        if scope["type"] != "http" or scope["method"] != "GET":
+        cache = self._cache
+        if scope["type"] != "http" or scope["method"] != "GET" or not cache.is_enabled():
             return False
+        # Everything but the read, from process memory.
         try:
-            request = self._cached_request(scope)
+            read, item_id = _match(scope["path"])
+            authorization, if_none_match = _request_headers(scope["headers"])
+            token_hash = self._token_hash(authorization)
+            known = self._principals.get(token_hash)
+            if known is None:
+                return False  # the route authenticates against the database
+            principal, auth_token = known
+            lookup = self._lookup_for(read, item_id, principal, scope)
         except _FallThrough:
             return False
-        lookup = request.lookup
-        cache = self._cache
         try:
             # Counted below only if served: a miss or a stale principal falls through to
             # the route, whose read-through counts what it finds.
             values = await cache.read_prepared(lookup)
         except CacheUnavailable:
             return False
-        if values[lookup.split] != request.auth_token:  # the first key after the entry's
+        if values[lookup.split] != auth_token:  # the first key after the entry's
             # A token of the organization was revoked since this principal was cached:
             # forget it; the route authenticates against the database (and re-caches).
-            self._principals.discard(request.token_hash)
+            self._principals.discard(token_hash)
             return False
         current = cache.current_payload(lookup, values)
         if current is None:
             return False  # a miss: the route loads and stores it
         cache.record_hit(lookup.entry.key)
         payload, digest = current
-        if request.if_none_match is None:
+        if if_none_match is None:
             headers = self._headers_of(payload, digest)
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": payload})
         else:
             cached = Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
-            await send_cached(send, cached, request.if_none_match.decode("latin-1"))
+            await send_cached(send, cached, if_none_match.decode("latin-1"))
         return True
 
     def _headers_of(self, payload: bytes, digest: bytes) -> list[tuple[bytes, bytes]]:
@@ -189,20 +186,6 @@ class HitPath:
             _status, headers, _body = cached_answer(cached, None)
             self._ok_headers.put(digest, headers)
         return headers
-
-    def _cached_request(self, scope: Scope) -> _CachedRequest:
-        """Everything but the read, from process memory; _FallThrough if it cannot be."""
-        if not self._cache.is_enabled():
-            raise _FallThrough
-        read, item_id = _match(scope["path"])
-        authorization, if_none_match = _request_headers(scope["headers"])
-        token_hash = self._token_hash(authorization)
-        known = self._principals.get(token_hash)
-        if known is None:
-            raise _FallThrough
-        principal, auth_token = known
-        lookup = self._lookup_for(read, item_id, principal, scope)
-        return _CachedRequest(lookup, token_hash, auth_token, if_none_match)
 
     def _lookup_for(
         self, read: CachedRead, item_id: uuid.UUID | None, principal: Principal, scope: Scope

@@ -228,7 +228,9 @@ class Cache:
     def record_hit(self, key: str) -> None:
         """Count and log a hit found by `read_prepared`, or by a lookup with count=False."""
         self.counters.hits += 1
-        logger.debug("Cache HIT %s", key, extra={"cache_key": key})
+        # Guarded: building the call's arguments is a share of a hit's cost.
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("Cache HIT %s", key, extra={"cache_key": key})
 
     async def lookup_prepared(self, prepared: PreparedLookup, *, count: bool = True) -> Lookup:
         values = await self.read_prepared(prepared)
@@ -238,7 +240,8 @@ class Cache:
             key = prepared.entry.key
             if hit is None:
                 self.counters.misses += 1
-                logger.debug("Cache MISS %s", key, extra={"cache_key": key})
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug("Cache MISS %s", key, extra={"cache_key": key})
             else:
                 self.record_hit(key)
         split = prepared.split

@@ -49,9 +49,10 @@ def test_the_principal_cache_is_bounded_in_entries_and_age() -> None:
     principals = PrincipalCache(max_entries=2, max_age=60.0)
     principals.put("a", "alice", b"t1")
     principals.put("b", "bob", b"t1")
-    assert principals.get("a") == ("alice", b"t1")  # a is now the most recent
+    principals.put("a", "alice", b"t1")  # checked again: now the most recent
     principals.put("c", "carol", b"t1")
-    assert principals.get("b") is None
+    assert principals.get("b") is None  # the one checked longest ago went first
+    assert principals.get("a") == ("alice", b"t1")
     assert len(principals) == 2
     principals.max_age = 0.0
     assert principals.get("a") is None
