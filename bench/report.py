@@ -37,28 +37,42 @@ def _ratio(numerator: Any, denominator: Any) -> float | None:
     return round(float(numerator) / float(denominator), 2)
 
 
-def _round_ratios(results: dict[str, Any], top: str, bottom: str) -> list[float | None]:
-    """The ratio of each round (the two were measured minutes apart at most)."""
+def _round_ratios(
+    results: dict[str, Any], top: str, bottom: str, field: str = "requests_per_second"
+) -> list[float | None]:
+    """top's field over bottom's, in each round (the two were measured seconds apart)."""
     tops = _get(results, "head_to_head", top, "rounds") or []
     bottoms = _get(results, "head_to_head", bottom, "rounds") or []
-    return [
-        _ratio(a.get("requests_per_second"), b.get("requests_per_second"))
-        for a, b in zip(tops, bottoms, strict=False)
-    ]
+    return [_ratio(a.get(field), b.get(field)) for a, b in zip(tops, bottoms, strict=False)]
+
+
+def _median(values: list[float | None]) -> float | None:
+    measured = [value for value in values if value is not None]
+    return round(statistics.median(measured), 2) if measured else None
 
 
 def _head_to_head_ratios(
     results: dict[str, Any], label: str, top: str, bottom: str
 ) -> dict[str, Any]:
-    """`{label}_vs_{bottom}_rps`: the median rounds' req/s ratio, and each round's."""
-    name = f"{label}_vs_{bottom}_rps"
+    """`{label}_vs_{bottom}_rps`: the median of the rounds' req/s ratios, and each round's;
+    `{label}_vs_{bottom}_cpu`: how many times less server CPU a request of top took than
+    one of bottom (median of the rounds, and each round's)."""
+    name = f"{label}_vs_{bottom}"
+    rps = _round_ratios(results, top, bottom)
+    cpu = _round_ratios(results, bottom, top, "server_cpu_us")
     return {
-        name: _ratio(
-            _get(results, "head_to_head", top, "hit", "requests_per_second"),
-            _get(results, "head_to_head", bottom, "hit", "requests_per_second"),
-        ),
-        f"{name}_rounds": _round_ratios(results, top, bottom),
+        f"{name}_rps": _median(rps),
+        f"{name}_rps_rounds": rps,
+        f"{name}_cpu": _median(cpu),
+        f"{name}_cpu_rounds": cpu,
     }
+
+
+def _cpu_us(data: dict[str, Any]) -> float | None:
+    """The median over rounds of the server CPU time per request, in microseconds."""
+    values = [run.get("server_cpu_us") for run in data.get("rounds", [])]
+    measured = [float(value) for value in values if value is not None]
+    return statistics.median(measured) if measured else None
 
 
 def _hit_vs_miss(results: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +139,10 @@ def _ms(value: Any) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
+def _us(value: Any) -> str:
+    return "–" if value is None else f"{float(value):.0f}"
+
+
 def _rps(value: Any) -> str:
     return "–" if value is None else f"{float(value):,.0f}"
 
@@ -177,6 +195,11 @@ def ratio_lines(results: dict[str, Any]) -> list[str]:
         f"agenthub hit vs bare FastAPI endpoint, req/s: {_x(r['hit_vs_bare_rps'])} "
         f"(median of rounds; each round: {_xs(r.get('hit_vs_bare_rps_rounds'))}; "
         "the target is at least 2x)",
+        f"server CPU time per request, bare FastAPI endpoint over agenthub hit: "
+        f"{_x(r.get('hit_vs_bare_cpu'))} (median of rounds; each round: "
+        f"{_xs(r.get('hit_vs_bare_cpu_rounds'))}); raw ASGI + one pipelined read: "
+        f"{_x(r.get('raw_pipelined_vs_bare_cpu'))} (each round: "
+        f"{_xs(r.get('raw_pipelined_vs_bare_cpu_rounds'))})",
         f"agenthub hit vs raw ASGI + one redis-py GET, req/s: "
         f"{_x(r.get('hit_vs_raw_redis_rps'))} "
         f"(median of rounds; each round: {_xs(r.get('hit_vs_raw_redis_rps_rounds'))}; "
@@ -290,12 +313,23 @@ def target_lines(results: dict[str, Any], bold: bool = False) -> list[str]:
     rounds = len(_get(results, "head_to_head", "bare", "rounds") or [])
     second = (
         f"Hit throughput at least {HIT_VS_BARE_TARGET:.0f}x a bare FastAPI endpoint: "
-        f"{_verdict(hit_bare, HIT_VS_BARE_TARGET, bold)}. Median of {rounds} rounds: agenthub hit "
+        f"{_verdict(hit_bare, HIT_VS_BARE_TARGET, bold)}. Median of {rounds} rounds' ratios: "
+        f"{_x(hit_bare)} (each round: {_xs(r.get('hit_vs_bare_rps_rounds'))}); median "
+        "rounds: agenthub hit "
         f"{_rps(_get(results, 'head_to_head', 'agenthub', 'hit', 'requests_per_second'))} "
         f"req/s, bare endpoint "
-        f"{_rps(_get(results, 'head_to_head', 'bare', 'hit', 'requests_per_second'))} req/s, "
-        f"{_x(hit_bare)} (each round: {_xs(r.get('hit_vs_bare_rps_rounds'))})."
+        f"{_rps(_get(results, 'head_to_head', 'bare', 'hit', 'requests_per_second'))} req/s."
     )
+    hit_cpu = _cpu_us(_get(results, "head_to_head", "agenthub") or {})
+    bare_cpu = _cpu_us(_get(results, "head_to_head", "bare") or {})
+    if hit_cpu and bare_cpu:
+        second += (
+            f" Measured as the server process's CPU time per request, which does not "
+            f"depend on the share of the two cores wrk and Redis leave it: a hit took "
+            f"{hit_cpu:.0f} µs, a bare endpoint request {bare_cpu:.0f} µs, "
+            f"{_x(r.get('hit_vs_bare_cpu'))} (each round: "
+            f"{_xs(r.get('hit_vs_bare_cpu_rounds'))})."
+        )
     if raw_bare is not None:
         second += (
             " The raw ASGI app that does nothing per request but one ordinary redis-py `GET` "
@@ -482,6 +516,7 @@ def comparison_rows(results: dict[str, Any]) -> list[list[str]]:
                         _get(results, "raw_pipelined", "hit", "requests_per_second"),
                     )
                 ),
+                _us(_cpu_us(data)),
                 ", ".join(_rps(run.get("requests_per_second")) for run in data.get("rounds", []))
                 or "–",
             ]
@@ -499,6 +534,7 @@ COMPARISON_HEADER = [
     "req/s vs bare",
     "req/s vs raw ASGI + GET",
     "req/s vs raw ASGI + pipelined read",
+    "server CPU µs per request",
     "req/s of each round",
 ]
 
@@ -571,8 +607,8 @@ def _sequential_method(results: dict[str, Any]) -> str:
             "Each timed hit follows a hit of the same entry, as most hits do; the request "
             "right after a miss, which meets the miss's garbage and cold caches in the "
             "server process, is not timed. For the agents list's page 1, the same "
-            "alternation runs again in each head-to-head round (below), in a fresh "
-            "process, and the hit-vs-miss target is judged on the median of all of them."
+            "alternation runs again in each head-to-head round (below), and the "
+            "hit-vs-miss target is judged on the median of all of them."
         )
     return (
         f"Hits: `{wrk}` after warming the entry (the probe request's `X-Cache` is shown), "
@@ -681,19 +717,22 @@ agenthub's own (uncached) page loader on the same database, with `RedisBackend` 
 lookup, as cheap as agenthub's (`bench/fastapi_cache2_app.py`). Same uvicorn options.
 On a hit, fastapi-cache2 decodes the stored JSON and FastAPI encodes it again
 (`jsonable_encoder`, then `json.dumps`); agenthub sends the stored bytes as they are.
-In its first round, its sequential hits and misses (checked with its
+Before the rounds, its sequential hits and misses (checked with its
 `X-FastAPI-Cache` header{
             "; the miss forced by clearing its prefix) alternate as agenthub's do"
             if interleaved
             else "; the misses forced by clearing its prefix) are measured as agenthub's are"
         }.
 
-The five servers ran in {len(_get(results, "head_to_head", "bare", "rounds") or [])}
-alternating rounds (agenthub, bare, raw ASGI + GET, raw ASGI + pipelined read,
-fastapi-cache2, then again), each a
-fresh process with a short warm-up run first; the table shows each one's median round,
-and the ratios above the median ratio and each round's, so that a busy minute on this
-shared machine cannot favour one of them.
+The five servers run side by side for the whole step, each after one short warm-up
+run; in each of {len(_get(results, "head_to_head", "bare", "rounds") or [])} rounds wrk
+drives each of them once, one at a time (the others sit idle), starting with a different
+one every round. A ratio is taken within each round, between runs seconds apart, and the
+ratios above are the median of the rounds' (each round's is shown): a busy minute on
+this shared machine lands on both sides of a comparison. The table shows each server's
+median round. "server CPU µs per request" is the user + system CPU time of the server
+process during a wrk run over the requests it answered (median of the rounds): what a
+request costs the server, whatever share of the two cores wrk and Redis left it.
 
 {_table(COMPARISON_HEADER, comparison_rows(results))}
 
@@ -708,7 +747,7 @@ the sequential timings do not use httpx.
 {m.get("memory_gib", "?")} GiB of memory
 - {m.get("os", "?")}, Linux {m.get("kernel", "?")}
 - wrk, PostgreSQL, Redis, the server under test and the sequential client share the
-  machine; the servers run one at a time.
+  machine; one server is driven at a time (in steps 4-5 the others are up but idle).
 
 ## Versions
 
@@ -744,10 +783,11 @@ network.
             if interleaved
             else "sequential hits, then sequential misses"
         }, and miss throughput for four of them;
-4. alternating rounds of agenthub's cached agents page, the two yardsticks (step 4 of
-   the harness: the bare endpoint, and the raw ASGI app with one redis-py `GET`, whose
-   key prefix `raw-redis-bench` is cleared after each round) and fastapi-cache2 (step 5;
-   its own prefix, cleared after each round);
+4. rounds of agenthub's cached agents page, the three yardsticks (step 4 of the
+   harness: the bare endpoint, and the two raw ASGI apps, each storing its key under a
+   prefix of its own, `raw-redis-bench-<app>`, cleared at the end) and fastapi-cache2
+   (step 5; its own prefix, cleared at the end), all five servers up at once and driven
+   one at a time;
 5. the tables and ratios, printed and written here; raw JSON in `bench/results/`.
 
 Latency percentiles under load come from wrk (a Lua `done()` prints them as JSON).

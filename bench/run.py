@@ -11,11 +11,13 @@ free loopback port, started and stopped by this harness, one at a time; wrk driv
    UNLINK, never FLUSH*) at the start and at the end: hits with wrk, sequential hits
    and misses with a minimal socket client, in alternation (a forced miss, then a hit
    of the entry it stored again, and so on), miss throughput with wrk over unique keys;
-4. two yardsticks: a bare FastAPI endpoint returning constant bytes of the agents
-   page's size, and a plain ASGI app doing one redis-py GET of such a body per request
-   (its key under a prefix of its own, deleted at shutdown and cleared after), and
-5. the same agents list cached with fastapi-cache2 (its own prefix, cleared after),
-   in alternating rounds with agenthub's cached agents page (medians are compared);
+4. three yardsticks: a bare FastAPI endpoint returning constant bytes of the agents
+   page's size, and two plain ASGI apps reading such a body from Redis per request (one
+   redis-py GET; one read through agenthub's pipelined backend; each key under a prefix
+   of its own, deleted at shutdown and cleared after), and
+5. the same agents list cached with fastapi-cache2 (its own prefix, cleared after):
+   all five up at once with agenthub's cached agents page, driven one at a time in
+   rounds; each comparison is made within a round, and the median round ratio counts;
 6. a table and the ratios of this run, raw JSON in bench/results/ and docs/benchmarks.md.
 """
 
@@ -28,7 +30,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +90,15 @@ RAW_REDIS = RawApp("raw-redis", "bench.raw_redis_app:app", "raw ASGI + redis-py 
 RAW_PIPELINED = RawApp(
     "raw-pipelined", "bench.raw_pipelined_app:app", "raw ASGI + one pipelined read"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Contender:
+    """A head-to-head server, up for all the rounds, and what was measured of it once."""
+
+    server: Server
+    client: RawClient
+    details: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +285,11 @@ class Harness:
         self.main_seq_rounds: list[dict[str, Any]] = []
 
     def wrk_run(self, server: Server, path: str, rotate: list[str] | None = None) -> WrkResult:
+        cpu_before = server.cpu_seconds()
         result = run_wrk(server.base_url + path, self.wrk, self.headers, rotate)
+        if result.requests:
+            cpu = server.cpu_seconds() - cpu_before
+            result.server_cpu_us = round(cpu / result.requests * 1e6, 1)
         bad = {k: v for k, v in result.errors.items() if v}
         if bad:
             self.notes.append(f"{server.name} {path}: wrk errors {bad}")
@@ -439,33 +454,39 @@ class Harness:
     def head_to_head(self) -> None:
         """Steps 4 and 5: agenthub's cached agents page, the bare endpoint, the two raw
         ASGI apps (one redis-py GET; one read through agenthub's pipelined backend) and
-        fastapi-cache2, one after the other, for several rounds. The machine is shared:
-        alternating them and taking each one's median keeps a slow minute from landing on
-        one of them only."""
+        fastapi-cache2. All five servers run side by side (idle but for the one being
+        driven); each round drives each of them once, seconds apart, starting with a
+        different one every round. The machine is shared: a comparison is made within
+        each round, and the verdict is the median of the rounds'."""
         size = int(self.results.get("page_bytes") or 6900)
         log(
             f"steps 4-5: {self.args.rounds} rounds of agenthub hit / bare endpoint "
             f"({size} bytes) / raw ASGI + one redis-py GET / raw ASGI + one pipelined read "
-            f"(prefix {RAW_REDIS_PREFIX!r}) / fastapi-cache2 (prefix {FASTAPI_CACHE_PREFIX!r})"
+            f"(prefixes {RAW_REDIS_PREFIX}-*) / fastapi-cache2 (prefix {FASTAPI_CACHE_PREFIX!r})"
         )
-        measures: dict[str, Callable[[bool], tuple[WrkResult, dict[str, Any]]]] = {
-            "agenthub": self._agenthub_round,
-            "bare": lambda first: self._bare_round(size, first),
-            "raw_redis": lambda first: self._raw_redis_round(RAW_REDIS, size, first),
-            "raw_pipelined": lambda first: self._raw_redis_round(RAW_PIPELINED, size, first),
-            "fastapi_cache2": self._fastapi_cache2_round,
-        }
-        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in measures}
-        extra: dict[str, dict[str, Any]] = {name: {} for name in measures}
-        for number in range(1, self.args.rounds + 1):
-            for name, measure in measures.items():
-                result, details = measure(number == 1)
-                rounds[name].append(result.to_json())
-                extra[name].update(details)
-                log(f"  round {number} {name}: {_brief(result)}")
+        with ExitStack() as stack:
+            contenders = {
+                "agenthub": stack.enter_context(self._agenthub_hit()),
+                "bare": stack.enter_context(self._bare(size)),
+                "raw_redis": stack.enter_context(self._raw_redis(RAW_REDIS, size)),
+                "raw_pipelined": stack.enter_context(self._raw_redis(RAW_PIPELINED, size)),
+                "fastapi_cache2": stack.enter_context(self._fastapi_cache2()),
+            }
+            for contender in contenders.values():
+                self.warm_up(contender.server, "/api/agents")
+            rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
+            names = list(contenders)
+            for number in range(self.args.rounds):
+                start = number % len(names)
+                for name in names[start:] + names[:start]:
+                    result = self.wrk_run(contenders[name].server, "/api/agents")
+                    rounds[name].append(result.to_json())
+                    log(f"  round {number + 1} {name}: {_brief(result)}")
+                if self.main_forget is not None:
+                    self._alternate_again(contenders["agenthub"].client)
         head_to_head = {
-            name: {**extra[name], "hit": _median_run(runs), "rounds": runs}
-            for name, runs in rounds.items()
+            name: {**contender.details, "hit": _median_run(rounds[name]), "rounds": rounds[name]}
+            for name, contender in contenders.items()
         }
         head_to_head["agenthub"]["seq_rounds"] = self.main_seq_rounds
         self.results["head_to_head"] = head_to_head
@@ -474,7 +495,8 @@ class Harness:
         self.results["raw_pipelined"] = head_to_head["raw_pipelined"]
         self.results["fastapi_cache2"] = head_to_head["fastapi_cache2"]
 
-    def _agenthub_round(self, first: bool) -> tuple[WrkResult, dict[str, Any]]:
+    @contextmanager
+    def _agenthub_hit(self) -> Iterator[Contender]:
         env = {"REDIS_URL": self.redis_url, "CACHE_PREFIX": CACHE_PREFIX, "CACHE_ENABLED": "true"}
         scan_unlink(self.redis, CACHE_PREFIX)
         try:
@@ -484,16 +506,12 @@ class Harness:
             ):
                 self.check(client, "/api/agents")
                 probe = self.check(client, "/api/agents")
-                self.warm_up(server, "/api/agents")
-                result = self.wrk_run(server, "/api/agents")
-                if self.main_forget is not None:
-                    self._alternate_again(client)
+                xcache = probe.headers.get("x-cache", "absent")
+                if xcache != "HIT":
+                    self.notes.append(f"head-to-head agenthub: probe answered X-Cache {xcache}")
+                yield Contender(server, client, {"probe_xcache": xcache})
         finally:
             scan_unlink(self.redis, CACHE_PREFIX)
-        xcache = probe.headers.get("x-cache", "absent")
-        if xcache != "HIT":
-            self.notes.append(f"head-to-head agenthub round: probe answered X-Cache {xcache}")
-        return result, {"probe_xcache": xcache}
 
     def _alternate_again(self, client: RawClient) -> None:
         """Step 3's alternation of forced misses and hits of page 1, once per round: the
@@ -504,43 +522,40 @@ class Harness:
         self.main_seq_rounds.append({"hit_seq": hit_seq.to_json(), "miss_seq": miss_seq.to_json()})
         log(f"  seq hit p50 {hit_seq.p50_ms:.2f} ms, seq miss p50 {miss_seq.p50_ms:.2f} ms")
 
-    def _bare_round(self, size: int, first: bool) -> tuple[WrkResult, dict[str, Any]]:
-        with uvicorn_server(
-            "bare",
-            "bench.bare_app:app",
-            {"BENCH_BODY_BYTES": str(size)},
-            "/api/agents",
-            RESULTS_DIR / "logs",
-        ) as server:
-            self.warm_up(server, "/api/agents")
-            result = self.wrk_run(server, "/api/agents")
-            if not first:
-                return result, {}
+    @contextmanager
+    def _bare(self, size: int) -> Iterator[Contender]:
+        with (
+            uvicorn_server(
+                "bare",
+                "bench.bare_app:app",
+                {"BENCH_BODY_BYTES": str(size)},
+                "/api/agents",
+                RESULTS_DIR / "logs",
+            ) as server,
+            RawClient(server.base_url) as client,
+        ):
             n = self.args.miss_requests
-            with RawClient(server.base_url) as client:
-                hit_seq = timed_requests(client, "/api/agents", n)
+            hit_seq = timed_requests(client, "/api/agents", n)
             with httpx.Client(base_url=server.base_url) as httpx_client:
                 httpx_seq = timed_requests(httpx_client, "/api/agents", n)
-        log(
-            f"  bare sequential p50 {hit_seq.p50_ms:.3f} ms "
-            f"(with an httpx client: {httpx_seq.p50_ms:.3f} ms)"
-        )
-        return result, {
-            "bytes": size,
-            "hit_seq": hit_seq.to_json(),
-            "httpx_seq": httpx_seq.to_json(),
-        }
+            log(
+                f"  bare sequential p50 {hit_seq.p50_ms:.3f} ms "
+                f"(with an httpx client: {httpx_seq.p50_ms:.3f} ms)"
+            )
+            details = {
+                "bytes": size,
+                "hit_seq": hit_seq.to_json(),
+                "httpx_seq": httpx_seq.to_json(),
+            }
+            yield Contender(server, client, details)
 
-    def _raw_redis_round(
-        self, app: RawApp, size: int, first: bool
-    ) -> tuple[WrkResult, dict[str, Any]]:
-        env = {
-            "BENCH_BODY_BYTES": str(size),
-            "REDIS_URL": self.redis_url,
-            "RAW_REDIS_PREFIX": RAW_REDIS_PREFIX,
-        }
-        details: dict[str, Any] = {}
-        scan_unlink(self.redis, RAW_REDIS_PREFIX)
+    @contextmanager
+    def _raw_redis(self, app: RawApp, size: int) -> Iterator[Contender]:
+        # A prefix per app: both run at once, and each one's cleanup must spare the other.
+        prefix = f"{RAW_REDIS_PREFIX}-{app.name}"
+        env = {"BENCH_BODY_BYTES": str(size), "REDIS_URL": self.redis_url}
+        env["RAW_REDIS_PREFIX"] = prefix
+        scan_unlink(self.redis, prefix)  # what an interrupted run left
         try:
             with (
                 uvicorn_server(
@@ -551,28 +566,26 @@ class Harness:
                 probe = self.check(client, "/api/agents")
                 if len(probe.content) != size:
                     self.notes.append(f"{app.label}: {len(probe.content)} bytes, not {size}")
-                self.warm_up(server, "/api/agents")
-                result = self.wrk_run(server, "/api/agents")
-                if first:
-                    hit_seq = timed_requests(client, "/api/agents", self.args.miss_requests)
-                    details = {"bytes": len(probe.content), "hit_seq": hit_seq.to_json()}
-                    log(f"  {app.label} sequential p50 {hit_seq.p50_ms:.3f} ms")
+                hit_seq = timed_requests(client, "/api/agents", self.args.miss_requests)
+                log(f"  {app.label} sequential p50 {hit_seq.p50_ms:.3f} ms")
+                details = {"bytes": len(probe.content), "hit_seq": hit_seq.to_json()}
+                yield Contender(server, client, details)
         finally:
-            left = scan_unlink(self.redis, RAW_REDIS_PREFIX)
+            # Each app deletes its own key at shutdown; whatever is left is reported.
+            left = scan_unlink(self.redis, prefix)
             if left:
                 self.notes.append(f"{app.label}: {left} keys left at shutdown")
-        return result, details
 
     def _forget_fc2(self) -> None:
         scan_unlink(self.redis, FASTAPI_CACHE_PREFIX)
 
-    def _fastapi_cache2_round(self, first: bool) -> tuple[WrkResult, dict[str, Any]]:
+    @contextmanager
+    def _fastapi_cache2(self) -> Iterator[Contender]:
         env = {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "FASTAPI_CACHE_PREFIX": FASTAPI_CACHE_PREFIX,
         }
-        n = self.args.miss_requests
         details: dict[str, Any] = {}
         scan_unlink(self.redis, FASTAPI_CACHE_PREFIX)
         try:
@@ -591,23 +604,21 @@ class Harness:
                 probe = self.check(client, "/api/agents")
                 details["probe_status"] = probe.headers.get("x-fastapi-cache", "absent")
                 details["probe_bytes"] = len(probe.content)
-                self.warm_up(server, "/api/agents")
-                result = self.wrk_run(server, "/api/agents")
-                if first:
-                    header = "x-fastapi-cache"
-                    hit_seq, miss_seq = interleaved_requests(
-                        client, "/api/agents", n, self._forget_fc2, cache_header=header
+                header = "x-fastapi-cache"
+                hit_seq, miss_seq = interleaved_requests(
+                    client, "/api/agents", self.args.miss_requests, self._forget_fc2, header
+                )
+                if not (hit_seq.all_hits and miss_seq.all_misses):
+                    self.notes.append(
+                        f"fastapi-cache2: {header} of hits {hit_seq.xcache}, "
+                        f"of forced misses {miss_seq.xcache}"
                     )
-                    if not (hit_seq.all_hits and miss_seq.all_misses):
-                        self.notes.append(
-                            f"fastapi-cache2: {header} of hits {hit_seq.xcache}, "
-                            f"of forced misses {miss_seq.xcache}"
-                        )
-                    details["hit_seq"] = hit_seq.to_json()
-                    details["miss_seq"] = miss_seq.to_json()
+                details["hit_seq"] = hit_seq.to_json()
+                details["miss_seq"] = miss_seq.to_json()
+                self.check(client, "/api/agents")  # cached again for the rounds
+                yield Contender(server, client, details)
         finally:
             scan_unlink(self.redis, FASTAPI_CACHE_PREFIX)
-        return result, details
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -648,9 +659,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="alternating rounds of agenthub hit / bare / the two raw ASGI apps / "
-        "fastapi-cache2 (default 3)",
+        default=5,
+        help="rounds of agenthub hit / bare / the two raw ASGI apps / fastapi-cache2, "
+        "each driven once per round (default 5)",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     return parser.parse_args(argv)

@@ -96,6 +96,9 @@ class WrkResult:
     errors: dict[str, int]
     bytes_per_response: float
     xcache: dict[str, int] = field(default_factory=dict)
+    # CPU time the server process spent per answered request during the run (user +
+    # system): what a request costs the server, whatever share of the machine it got.
+    server_cpu_us: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
