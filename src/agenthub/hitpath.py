@@ -123,8 +123,8 @@ class HitPath:
 
     Everything a hit needs but the read itself comes from process memory: the lookup
     (command bytes included) per path, query string and organization, the token hash
-    per Authorization header, and the response headers per stored payload, so a hit
-    builds no object but the two messages it sends.
+    per Authorization header, and the response headers per stored payload, so a plain
+    hit (no If-None-Match) builds little more than the two messages it sends.
     """
 
     def __init__(self, caching: Caching) -> None:
@@ -133,8 +133,11 @@ class HitPath:
         self._principals = caching.principals
         self._lookups: BoundedMemo[tuple[str, bytes, Any], PreparedLookup] = BoundedMemo()
         self._token_hashes: BoundedMemo[bytes, str] = BoundedMemo()
-        # Payload digest -> the headers of a 200 with that payload.
-        self._ok_headers: BoundedMemo[bytes, list[tuple[bytes, bytes]]] = BoundedMemo()
+        # (payload digest, payload length) -> the headers of a 200 with that payload;
+        # a tuple, as every hit shares it.
+        self._ok_headers: BoundedMemo[tuple[bytes, int], tuple[tuple[bytes, bytes], ...]] = (
+            BoundedMemo()
+        )
 
     async def answer(self, scope: Scope, send: Send) -> bool:
         """Send the cached answer to this request if it has one; False to let the app
@@ -179,12 +182,15 @@ class HitPath:
             await send_cached(send, cached, if_none_match.decode("latin-1"))
         return True
 
-    def _headers_of(self, payload: bytes, digest: bytes) -> list[tuple[bytes, bytes]]:
-        headers = self._ok_headers.get(digest)
+    def _headers_of(self, payload: bytes, digest: bytes) -> tuple[tuple[bytes, bytes], ...]:
+        # The length is part of the key: the digest comes from the stored envelope, and
+        # Content-Length must come from the bytes actually sent.
+        memo_key = (digest, len(payload))
+        headers = self._ok_headers.get(memo_key)
         if headers is None:
             cached = Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
-            _status, headers, _body = cached_answer(cached, None)
-            self._ok_headers.put(digest, headers)
+            headers = tuple(cached_answer(cached, None)[1])
+            self._ok_headers.put(memo_key, headers)
         return headers
 
     def _lookup_for(
