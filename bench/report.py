@@ -40,7 +40,7 @@ def _ratio(numerator: Any, denominator: Any) -> float | None:
 def _round_ratios(
     results: dict[str, Any], top: str, bottom: str, field: str = "requests_per_second"
 ) -> list[float | None]:
-    """top's field over bottom's, in each round (the two were measured seconds apart)."""
+    """top's field over bottom's, in each round (measured less than a minute apart)."""
     tops = _get(results, "head_to_head", top, "rounds") or []
     bottoms = _get(results, "head_to_head", bottom, "rounds") or []
     return [_ratio(a.get(field), b.get(field)) for a, b in zip(tops, bottoms, strict=False)]
@@ -69,9 +69,10 @@ def _head_to_head_ratios(
 
 
 def _cpu_us(data: dict[str, Any]) -> float | None:
-    """The median over rounds of the server CPU time per request, in microseconds."""
-    values = [run.get("server_cpu_us") for run in data.get("rounds", [])]
-    measured = [float(value) for value in values if value is not None]
+    """The server CPU time per request, in microseconds: the median over the rounds, or
+    the one run's for a server measured once."""
+    runs = data.get("rounds") or [data.get("hit") or {}]
+    measured = [float(run["server_cpu_us"]) for run in runs if run.get("server_cpu_us")]
     return statistics.median(measured) if measured else None
 
 
@@ -104,8 +105,8 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             _get(main, "hit", "requests_per_second"),
             _get(main, "miss_wrk", "requests_per_second"),
         ),
-        # medians of the alternating rounds; "raw_redis" is the ceiling of one ordinary
-        # redis-py call per hit, "raw_pipelined" the ceiling of agenthub's own read
+        # medians of the head-to-head rounds' ratios; "raw_redis" is the ceiling of one
+        # ordinary redis-py call per hit, "raw_pipelined" the ceiling of agenthub's own read
         **_head_to_head_ratios(results, "hit", "agenthub", "bare"),
         **_head_to_head_ratios(results, "hit", "agenthub", "raw_redis"),
         **_head_to_head_ratios(results, "raw_redis", "raw_redis", "bare"),
@@ -472,50 +473,43 @@ CACHED_HEADER = [
 ]
 
 
+def _rps_vs(results: dict[str, Any], name: str | None, data: dict[str, Any], bottom: str) -> str:
+    """A server's req/s over a yardstick's: the median of the rounds' ratios for the
+    head-to-head servers, else over the yardstick's median round."""
+    if name is not None:
+        return _x(_median(_round_ratios(results, name, bottom)))
+    return _x(
+        _ratio(
+            _get(data, "hit", "requests_per_second"),
+            _get(results, "head_to_head", bottom, "hit", "requests_per_second"),
+        )
+    )
+
+
 def comparison_rows(results: dict[str, Any]) -> list[list[str]]:
     main = _get(results, "after", MAIN) or {}
     agenthub = {**main, **(_get(results, "head_to_head", "agenthub") or {})}
+    before = {"hit": _get(results, "before", MAIN), "hit_seq": _get(results, "before", MAIN, "seq")}
     rows = []
-    for name, data in (
-        ("agenthub, cache hit", agenthub),
-        ("bare FastAPI, constant bytes", results.get("bare") or {}),
-        ("raw ASGI + one redis-py GET", results.get("raw_redis") or {}),
-        ("raw ASGI + one pipelined read", results.get("raw_pipelined") or {}),
-        ("fastapi-cache2, cache hit", results.get("fastapi_cache2") or {}),
-        (
-            "agenthub, cache disabled (before)",
-            {
-                "hit": _get(results, "before", MAIN),
-                "hit_seq": _get(results, "before", MAIN, "seq"),
-            },
-        ),
+    for label, name, data in (
+        ("agenthub, cache hit", "agenthub", agenthub),
+        ("bare FastAPI, constant bytes", "bare", results.get("bare") or {}),
+        ("raw ASGI + one redis-py GET", "raw_redis", results.get("raw_redis") or {}),
+        ("raw ASGI + one pipelined read", "raw_pipelined", results.get("raw_pipelined") or {}),
+        ("fastapi-cache2, cache hit", "fastapi_cache2", results.get("fastapi_cache2") or {}),
+        ("agenthub, cache disabled (before)", None, before),
     ):
         rows.append(
             [
-                name,
+                label,
                 _rps(_get(data, "hit", "requests_per_second")),
                 _ms(_get(data, "hit", "p50_ms")),
                 _ms(_get(data, "hit", "p99_ms")),
                 _ms(_get(data, "hit_seq", "p50_ms")),
                 _ms(_get(data, "miss_seq", "p50_ms")),
-                _x(
-                    _ratio(
-                        _get(data, "hit", "requests_per_second"),
-                        _get(results, "bare", "hit", "requests_per_second"),
-                    )
-                ),
-                _x(
-                    _ratio(
-                        _get(data, "hit", "requests_per_second"),
-                        _get(results, "raw_redis", "hit", "requests_per_second"),
-                    )
-                ),
-                _x(
-                    _ratio(
-                        _get(data, "hit", "requests_per_second"),
-                        _get(results, "raw_pipelined", "hit", "requests_per_second"),
-                    )
-                ),
+                _rps_vs(results, name, data, "bare"),
+                _rps_vs(results, name, data, "raw_redis"),
+                _rps_vs(results, name, data, "raw_pipelined"),
                 _us(_cpu_us(data)),
                 ", ".join(_rps(run.get("requests_per_second")) for run in data.get("rounds", []))
                 or "–",
@@ -727,10 +721,13 @@ Before the rounds, its sequential hits and misses (checked with its
 The five servers run side by side for the whole step, each after one short warm-up
 run; in each of {len(_get(results, "head_to_head", "bare", "rounds") or [])} rounds wrk
 drives each of them once, one at a time (the others sit idle), starting with a different
-one every round. A ratio is taken within each round, between runs seconds apart, and the
+one every round. A ratio is taken within each round, between runs less than a minute
+apart, and the
 ratios above are the median of the rounds' (each round's is shown): a busy minute on
 this shared machine lands on both sides of a comparison. The table shows each server's
-median round. "server CPU µs per request" is the user + system CPU time of the server
+median round, and in its "req/s vs" columns the median of the rounds' ratios, as above
+(for the cache-disabled row, measured once in step 2: over the yardstick's median
+round). "server CPU µs per request" is the user + system CPU time of the server
 process during a wrk run over the requests it answered (median of the rounds): what a
 request costs the server, whatever share of the two cores wrk and Redis left it.
 

@@ -1,4 +1,4 @@
-"""The processes under test: one uvicorn worker each, on a free loopback port, one at a time.
+"""The processes under test: one uvicorn worker each, on a free loopback port.
 
 Plus the tiny HTTP server that MCP server health probes reach during the benchmarks.
 """
