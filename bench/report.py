@@ -40,7 +40,7 @@ def _ratio(numerator: Any, denominator: Any) -> float | None:
 def _round_ratios(
     results: dict[str, Any], top: str, bottom: str, field: str = "requests_per_second"
 ) -> list[float | None]:
-    """top's field over bottom's, in each round (measured less than a minute apart)."""
+    """top's field over bottom's, in each round (measured within a minute or so)."""
     tops = _get(results, "head_to_head", top, "rounds") or []
     bottoms = _get(results, "head_to_head", bottom, "rounds") or []
     return [_ratio(a.get(field), b.get(field)) for a, b in zip(tops, bottoms, strict=False)]
@@ -720,9 +720,11 @@ Before the rounds, its sequential hits and misses (checked with its
 
 The five servers run side by side for the whole step, each after one short warm-up
 run; in each of {len(_get(results, "head_to_head", "bare", "rounds") or [])} rounds wrk
-drives each of them once, one at a time (the others sit idle), starting with a different
-one every round. A ratio is taken within each round, between runs less than a minute
-apart, and the
+drives each of them once, one at a time (the others sit idle): raw ASGI + pipelined read,
+agenthub, bare, raw ASGI + GET, fastapi-cache2, and the next round in the reverse order,
+so that agenthub's run is always right next to the bare endpoint's and the pipelined
+yardstick's, and neither side of a comparison always goes first. A ratio is taken within
+each round, and the
 ratios above are the median of the rounds' (each round's is shown): a busy minute on
 this shared machine lands on both sides of a comparison. The table shows each server's
 median round, and in its "req/s vs" columns the median of the rounds' ratios, as above
