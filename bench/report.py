@@ -312,9 +312,8 @@ def target_lines(results: dict[str, Any], bold: bool = False) -> list[str]:
     hits_only = _get(results, "head_to_head", "agenthub", "hits_only_seq", "p50_ms")
     if hits_only:
         first += (
-            f" agenthub's hit timed as those two were, in a series of hits only: "
-            f"{_ms(hits_only)} ms at p50; the alternation's hits, each after a miss and an "
-            "untimed hit, are slower, and the target is judged on them."
+            f" agenthub's hit timed as those two were (a series of hits only, before the "
+            f"rounds, next to them): {_ms(hits_only)} ms at p50."
         )
     hit_bare = r.get("hit_vs_bare_rps")
     raw_bare = r.get("raw_redis_vs_bare_rps")
