@@ -34,11 +34,9 @@ from agenthub.servers.schemas import ServerListQuery
 from agenthub.tools.schemas import ToolListQuery
 from cachelayer import (
     Cached,
-    CacheStatus,
     CacheUnavailable,
     Entry,
     PreparedLookup,
-    etag_of_digest,
 )
 
 K = TypeVar("K")
@@ -178,8 +176,7 @@ class HitPath:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": payload})
         else:
-            cached = Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
-            await send_cached(send, cached, if_none_match.decode("latin-1"))
+            await send_cached(send, Cached.hit(payload, digest), if_none_match.decode("latin-1"))
         return True
 
     def _headers_of(self, payload: bytes, digest: bytes) -> tuple[tuple[bytes, bytes], ...]:
@@ -188,8 +185,7 @@ class HitPath:
         memo_key = (digest, len(payload))
         headers = self._ok_headers.get(memo_key)
         if headers is None:
-            cached = Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
-            headers = tuple(cached_answer(cached, None)[1])
+            headers = tuple(cached_answer(Cached.hit(payload, digest), None)[1])
             self._ok_headers.put(memo_key, headers)
         return headers
 

@@ -21,7 +21,7 @@ from cachelayer.cache import (
     NoStore,
     PreparedLookup,
 )
-from cachelayer.envelope import etag_of, etag_of_digest
+from cachelayer.envelope import etag_of
 from cachelayer.keys import KeySpace, canonical_params, digest, escape_glob
 from cachelayer.stats import CacheStats
 
@@ -47,6 +47,5 @@ __all__ = [
     "digest",
     "escape_glob",
     "etag_of",
-    "etag_of_digest",
     "reconnect_delay",
 ]

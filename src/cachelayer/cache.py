@@ -88,6 +88,11 @@ class Cached:
     etag: str
     status: CacheStatus
 
+    @classmethod
+    def hit(cls, payload: bytes, digest: bytes) -> Cached:
+        """A hit of a stored payload, from the digest its envelope carries."""
+        return cls(payload, etag_of_digest(digest), CacheStatus.HIT)
+
 
 @dataclass(frozen=True, slots=True)
 class NoStore:
@@ -125,10 +130,6 @@ class _Filled:
 
 def _present(tokens: Sequence[bytes | None]) -> tuple[bytes, ...]:
     return tuple(token for token in tokens if token is not None)
-
-
-def _hit(payload: bytes, digest: bytes) -> Cached:
-    return Cached(payload, etag_of_digest(digest), CacheStatus.HIT)
 
 
 class CacheUnavailable(Exception):
@@ -213,46 +214,39 @@ class Cache:
     # -- generation-checked read-through --------------------------------------------
 
     def prepare(self, entry: Entry, also: Sequence[str] = ()) -> PreparedLookup:
-        """A lookup of entry (and of the extra keys) to make many times: `lookup_prepared`."""
+        """A lookup of entry (and of the extra keys) to make many times: `read_prepared`."""
         keys = [entry.key, *entry.generations, *also]
         return PreparedLookup(entry, 1 + len(entry.generations), self.backend.prepare_read(keys))
 
-    async def lookup(self, entry: Entry, also: Sequence[str] = (), *, count: bool = True) -> Lookup:
-        """Read an entry, its generation tokens and any extra keys in one round trip.
-
-        count=False: the caller decides what the read was (`record_hit`, or a fall back to
-        `get_or_load`, which counts the miss).
-        """
-        return await self.lookup_prepared(self.prepare(entry, also), count=count)
+    async def lookup(self, entry: Entry, also: Sequence[str] = ()) -> Lookup:
+        """Read an entry, its generation tokens and any extra keys in one round trip,
+        and count what it was."""
+        prepared = self.prepare(entry, also)
+        values = await self.read_prepared(prepared)
+        current = self.current_payload(prepared, values)
+        hit = None if current is None else Cached.hit(*current)
+        if hit is None:
+            self.counters.misses += 1
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("Cache MISS %s", entry.key, extra={"cache_key": entry.key})
+        else:
+            self.record_hit(entry.key)
+        split = prepared.split
+        return Lookup(hit, tuple(values[1:split]), tuple(values[split:]))
 
     def record_hit(self, key: str) -> None:
-        """Count and log a hit found by `read_prepared`, or by a lookup with count=False."""
+        """Count and log a hit (one found by `read_prepared` is counted by its caller)."""
         self.counters.hits += 1
         # Guarded: building the call's arguments is a share of a hit's cost.
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("Cache HIT %s", key, extra={"cache_key": key})
 
-    async def lookup_prepared(self, prepared: PreparedLookup, *, count: bool = True) -> Lookup:
-        values = await self.read_prepared(prepared)
-        current = self.current_payload(prepared, values)
-        hit = None if current is None else _hit(*current)
-        if count:
-            key = prepared.entry.key
-            if hit is None:
-                self.counters.misses += 1
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug("Cache MISS %s", key, extra={"cache_key": key})
-            else:
-                self.record_hit(key)
-        split = prepared.split
-        return Lookup(hit, tuple(values[1:split]), tuple(values[split:]))
-
     async def read_prepared(self, prepared: PreparedLookup) -> list[bytes | None]:
         """The raw values of a prepared lookup, in one round trip: the entry's stored
         bytes, its generation tokens, then the extra keys (from `prepared.split` on).
 
-        The parts of `lookup_prepared`, for a hot path that builds no objects it does
-        not send: check the values with `current_payload`, count with `record_hit`.
+        The parts of `lookup`, for a hot path that builds no objects it does not send:
+        check the values with `current_payload`, count with `record_hit`.
         """
         if not self.backend.reads_have_deadline:
             return await self._call("get", lambda: self.backend.read(prepared.read))
@@ -328,7 +322,7 @@ class Cache:
             )
             current = self._current(again[0], again[1:])
             if current is not None:
-                return _Filled(_hit(*current), _present(again[1:]))
+                return _Filled(Cached.hit(*current), _present(again[1:]))
             tokens = await self._ensure_generations(entry, tuple(again[1:]))
         except CacheUnavailable:
             return _Filled(await self._load_without_cache(loader), None)
