@@ -46,7 +46,9 @@ class CircuitBreaker:
         self.probe_timeout = probe_timeout
         self._delay = delay
         self._failures = 0
-        self._state = BreakerState.CLOSED
+        # The state, as a plain attribute: it is read on every cache call, and an enum
+        # member's lookup (BreakerState.CLOSED) costs several times a bool's.
+        self.is_closed = True
         self._hooks: list[RecoveryHook] = []
         self._task: asyncio.Task[None] | None = None
         self._recovering = asyncio.Lock()
@@ -58,11 +60,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> BreakerState:
-        return self._state
-
-    @property
-    def is_closed(self) -> bool:
-        return self._state is BreakerState.CLOSED
+        return BreakerState.CLOSED if self.is_closed else BreakerState.OPEN
 
     def add_recovery_hook(self, hook: RecoveryHook) -> None:
         self._hooks.append(hook)
@@ -81,8 +79,8 @@ class CircuitBreaker:
         With probe=False the caller runs `try_recover` itself (and opens again on failure).
         """
         self._open_requests += 1
-        if self._state is BreakerState.CLOSED:
-            self._state = BreakerState.OPEN
+        if self.is_closed:
+            self.is_closed = False
             self.opened_at = time.monotonic()
             self.times_opened += 1
             if not quiet:
@@ -93,7 +91,7 @@ class CircuitBreaker:
     async def try_recover(self) -> bool:
         """One probe, then the recovery hooks; closes the breaker if all succeed."""
         async with self._recovering:
-            if self._state is BreakerState.CLOSED:
+            if self.is_closed:
                 return True
             requests_before = self._open_requests
             try:
@@ -107,16 +105,16 @@ class CircuitBreaker:
             if self._open_requests != requests_before:
                 return False  # something failed meanwhile: run the hooks again first
             self._failures = 0
-            self._state = BreakerState.CLOSED
+            self.is_closed = True
             self.opened_at = None
             return True
 
     async def _recover(self) -> None:
         attempt = 0
-        while self._state is BreakerState.OPEN:
+        while not self.is_closed:
             attempt += 1
             await asyncio.sleep(self._delay(attempt))
-            if self._state is BreakerState.OPEN and await self.try_recover():
+            if not self.is_closed and await self.try_recover():
                 logger.warning("Cache breaker closed after %d probe(s): backend in use", attempt)
 
     async def close(self) -> None:
