@@ -92,6 +92,11 @@ UNREADABLE = {
 }
 
 
+def corrupted(noise: bytes) -> bytes:
+    """SEALED with noise XORed into its first bytes."""
+    return bytes(a ^ b for a, b in zip(SEALED, noise.ljust(len(SEALED), b"\0"), strict=True))
+
+
 @pytest.mark.parametrize("raw", UNREADABLE.values(), ids=UNREADABLE.keys())
 def test_unreadable_values_open_as_none(raw: bytes) -> None:
     assert open_envelope(raw) is None
@@ -107,15 +112,42 @@ def test_any_bytes_open_without_raising(raw: bytes) -> None:
 @settings(deadline=None)  # a busy shared machine must not fail an example
 @given(st.binary(min_size=1, max_size=len(SEALED) - 1))
 def test_corrupting_a_sealed_value_never_raises(noise: bytes) -> None:
-    corrupted = bytes(a ^ b for a, b in zip(SEALED, noise.ljust(len(SEALED), b"\0"), strict=True))
-    open_envelope(corrupted)
-    open_envelope(corrupted[: len(noise)])
+    open_envelope(corrupted(noise))
+    open_envelope(corrupted(noise)[: len(noise)])
 
 
 @pytest.mark.parametrize("raw", UNREADABLE.values(), ids=UNREADABLE.keys())
 def test_the_hit_path_check_raises_on_unreadable_values(raw: bytes) -> None:
     with pytest.raises(UnreadableEnvelope):
         payload_if_current(raw, TOKENS)
+
+
+# A pure function: many examples are cheap. No deadline: a busy machine must not fail one.
+@settings(deadline=None, max_examples=1000)
+@given(
+    raw=st.one_of(
+        st.binary(max_size=120),
+        st.builds(
+            lambda offset, value, cut: with_byte(SEALED, offset, value)[:cut],
+            st.integers(min_value=0, max_value=_HEADER.size - 1),
+            st.integers(min_value=0, max_value=255),
+            st.one_of(st.just(len(SEALED)), st.integers(min_value=0, max_value=len(SEALED))),
+        ),
+    )
+)
+def test_the_hit_path_check_reads_what_opening_the_envelope_reads(raw: bytes) -> None:
+    """The hit path reads the header at fixed offsets, without unpacking it: on any
+    bytes, it finds unreadable exactly what the full reader finds unreadable, and
+    otherwise the same payload and digest."""
+    opened = open_envelope(raw)
+    for tokens in (TOKENS, TOKENS[:1], ()):
+        if opened is None:
+            with pytest.raises(UnreadableEnvelope):
+                payload_if_current(raw, tokens)
+        elif opened.tokens == tokens:
+            assert payload_if_current(raw, tokens) == (opened.payload, opened.digest)
+        else:
+            assert payload_if_current(raw, tokens) is None
 
 
 @settings(deadline=None)  # a busy shared machine must not fail an example
