@@ -47,6 +47,9 @@ class _Replies(asyncio.Protocol):
     """The connection's protocol: settles the waiting futures, in order, as replies come."""
 
     def __init__(self) -> None:
+        # The loop it was opened on, kept: asyncio.get_running_loop() makes a getpid()
+        # system call (a fork check) each time, too dear for once per read.
+        self.loop = asyncio.get_running_loop()
         self.parser = hiredis.Reader(replyError=ResponseError)
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.transport: asyncio.Transport | None = None
@@ -121,14 +124,13 @@ class PipelinedReads:
             return await self._enqueue(await self._connected(), command)
 
     def _enqueue(self, replies: _Replies, command: bytes) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
+        waiter = replies.loop.create_future()
         self._unsent.append(command)
         self._unsent_waiters.append(waiter)
         if len(self._unsent) == 1:
             if replies.waiting:
                 # Written on the next loop turn, with every read asked for until then.
-                loop.call_soon(self._flush)
+                replies.loop.call_soon(self._flush)
             else:
                 self._flush()  # nothing in flight: a lone read goes at once
         return waiter
@@ -145,8 +147,7 @@ class PipelinedReads:
         replies.waiting.extend(waiters)
         replies.transport.write(b"".join(commands))
         replies.sent += len(commands)
-        loop = asyncio.get_running_loop()
-        loop.call_later(self._timeout, self._check_answered, replies, replies.sent)
+        replies.loop.call_later(self._timeout, self._check_answered, replies, replies.sent)
 
     def _check_answered(self, replies: _Replies, sent: int) -> None:
         # Replies come in order: this write is answered once `sent` replies were read.
