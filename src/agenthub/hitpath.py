@@ -129,7 +129,7 @@ class HitPath:
         self._caching = caching
         self._cache = caching.cache
         self._principals = caching.principals
-        self._lookups: BoundedMemo[tuple[str, bytes, Any], PreparedLookup] = BoundedMemo()
+        self._lookups: BoundedMemo[tuple[str, bytes, int], PreparedLookup] = BoundedMemo()
         self._token_hashes: BoundedMemo[bytes, str] = BoundedMemo()
         # (payload digest, payload length) -> the headers of a 200 with that payload;
         # a tuple, as every hit shares it.
@@ -197,7 +197,8 @@ class HitPath:
         and building it (validation, digest, the command's bytes) would be a large share
         of a hit's cost."""
         query_string: bytes = scope["query_string"]
-        memo_key = (scope["path"], query_string, principal.organization_id)
+        # The id's int: hashing a UUID runs a Python-level __hash__, on every hit.
+        memo_key = (scope["path"], query_string, principal.organization_id.int)
         known = self._lookups.get(memo_key)
         if known is not None:
             return known
