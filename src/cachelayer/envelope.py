@@ -105,8 +105,9 @@ def _header(raw: bytes) -> tuple[int, int, bytes, int]:
 # it: unpacking builds a tuple and two bytes objects, a third of the check's cost.
 _DIGEST_AT = struct.calcsize(">2sBBQ")
 _COUNT_AT = _HEADER.size - 1
-# Magic, format version and codec: the 4 bytes every readable envelope starts with.
+# Magic, format version and codec: how every readable envelope starts.
 _READABLE_STARTS = frozenset(MAGIC + bytes((FORMAT_VERSION, codec)) for codec in Codec)
+_START_SIZE = len(MAGIC) + 2
 
 
 def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[bytes, bytes] | None:
@@ -116,7 +117,7 @@ def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[byte
 
     Raises UnreadableEnvelope when raw is not an envelope of this version.
     """
-    if len(raw) < _HEADER.size or raw[:4] not in _READABLE_STARTS:
+    if len(raw) < _HEADER.size or raw[:_START_SIZE] not in _READABLE_STARTS:
         raise UnreadableEnvelope
     count = raw[_COUNT_AT]
     end = _HEADER.size + count * TOKEN_SIZE
