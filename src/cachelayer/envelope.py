@@ -104,6 +104,7 @@ def _header(raw: bytes) -> tuple[int, int, bytes, int]:
 # The hit path's check reads the header's fields at their offsets rather than unpacking
 # it: unpacking builds a tuple and two bytes objects, a third of the check's cost.
 _DIGEST_AT = struct.calcsize(">2sBBQ")
+_DIGEST_END = _DIGEST_AT + DIGEST_SIZE
 _COUNT_AT = _HEADER.size - 1
 # Magic, format version and codec: how every readable envelope starts.
 _READABLE_STARTS = frozenset(MAGIC + bytes((FORMAT_VERSION, codec)) for codec in Codec)
@@ -117,6 +118,36 @@ def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[byte
 
     Raises UnreadableEnvelope when raw is not an envelope of this version.
     """
+    end = _end_if_sealed_under(raw, tokens)
+    if end is None:
+        return None
+    return raw[end:], raw[_DIGEST_AT:_DIGEST_END]
+
+
+def head_size(token_count: int) -> int:
+    """How many bytes of a value sealed under token_count tokens precede its payload."""
+    return _HEADER.size + token_count * TOKEN_SIZE
+
+
+def digest_if_current(head: bytes, tokens: Sequence[bytes | None]) -> bytes | None:
+    """The digest of a value from its head (its first `head_size(len(tokens))` bytes) if
+    it was sealed under exactly these tokens; None if under others, or if it is gone
+    (an empty head). The payload never needs to be read to know which one is stored.
+
+    Raises UnreadableEnvelope when the head is not one of an envelope of this version.
+    """
+    if not head:
+        return None
+    if len(head) > _COUNT_AT and head[_COUNT_AT] != len(tokens):
+        return None  # other generations (or not an envelope): a full read will judge
+    if _end_if_sealed_under(head, tokens) is None:
+        return None
+    return head[_DIGEST_AT:_DIGEST_END]
+
+
+def _end_if_sealed_under(raw: bytes, tokens: Sequence[bytes | None]) -> int | None:
+    """Where the payload starts in a value sealed under exactly these tokens, None if it
+    was sealed under others. Raises UnreadableEnvelope."""
     if len(raw) < _HEADER.size or raw[:_START_SIZE] not in _READABLE_STARTS:
         raise UnreadableEnvelope
     count = raw[_COUNT_AT]
@@ -128,7 +159,7 @@ def payload_if_current(raw: bytes, tokens: Sequence[bytes | None]) -> tuple[byte
     # No None among the tokens by now; no cast(), a function call on every hit.
     if raw[_HEADER.size : end] != b"".join(tokens):  # type: ignore[arg-type]
         return None
-    return raw[end:], raw[_DIGEST_AT : _DIGEST_AT + DIGEST_SIZE]
+    return end
 
 
 def open_envelope(raw: bytes) -> Envelope | None:

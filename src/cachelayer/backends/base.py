@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 # What `Backend.prepare_read` returns: opaque to everyone but the backend.
 PreparedRead = object
@@ -32,6 +32,16 @@ class Backend(Protocol):
 
     def read(self, prepared: PreparedRead) -> Awaitable[list[bytes | None]]:
         """`get_many` of prepared keys (an awaitable, not necessarily a coroutine)."""
+        ...
+
+    def prepare_head_read(self, key: str, size: int, keys: Sequence[str]) -> PreparedRead:
+        """A read of the first `size` bytes of key's value and of the keys' values, in
+        the form `read_head` takes."""
+        ...
+
+    def read_head(self, prepared: PreparedRead) -> Awaitable[list[Any]]:
+        """[the head of the value (b"" when absent), [the keys' values]], in one round
+        trip: how a hit checks a copy it keeps without the payload crossing the wire."""
         ...
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from cachelayer.backends.base import PreparedRead
 from cachelayer.keys import glob_regex
@@ -80,6 +80,16 @@ class MemoryBackend:
 
     async def read(self, prepared: PreparedRead) -> list[bytes | None]:
         return await self.get_many(cast(tuple[str, ...], prepared))
+
+    def prepare_head_read(
+        self, key: str, size: int, keys: Sequence[str]
+    ) -> tuple[str, int, tuple[str, ...]]:
+        return key, size, tuple(keys)
+
+    async def read_head(self, prepared: PreparedRead) -> list[Any]:
+        key, size, keys = cast(tuple[str, int, tuple[str, ...]], prepared)
+        value = self._read(key)
+        return [b"" if value is None else value[:size], [self._read(k) for k in keys]]
 
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None:
         self._write(key, value, ttl_ms)

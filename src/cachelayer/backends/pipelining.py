@@ -24,7 +24,7 @@ import collections
 import contextlib
 import socket
 from collections.abc import Awaitable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import hiredis
 from redis.asyncio import ConnectionPool
@@ -43,6 +43,37 @@ def pack_command(*parts: str | bytes) -> bytes:
     return b"".join(chunks)
 
 
+class Waiter(Protocol):
+    """What waits in the queue for one reply: a future, or a `_Collected`."""
+
+    def done(self) -> bool: ...
+    def set_result(self, result: Any, /) -> None: ...
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+class _Collected:
+    """Stands in the queue for each reply of a read of several commands, and settles
+    its one future with all of them, in order (or with the first error)."""
+
+    __slots__ = ("count", "future", "replies")
+
+    def __init__(self, future: asyncio.Future[list[Any]], count: int) -> None:
+        self.future = future
+        self.count = count
+        self.replies: list[Any] = []
+
+    def done(self) -> bool:
+        return self.future.done()
+
+    def set_result(self, reply: Any) -> None:
+        self.replies.append(reply)
+        if len(self.replies) == self.count:
+            self.future.set_result(self.replies)
+
+    def set_exception(self, error: BaseException) -> None:
+        self.future.set_exception(error)
+
+
 class _Replies(asyncio.Protocol):
     """The connection's protocol: settles the waiting futures, in order, as replies come."""
 
@@ -51,10 +82,10 @@ class _Replies(asyncio.Protocol):
         # system call (a fork check) each time, too dear for once per read.
         self.loop = asyncio.get_running_loop()
         self.parser = hiredis.Reader(replyError=ResponseError)
-        self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.waiting: collections.deque[Waiter] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.lost = False
-        self.sent = 0  # commands written so far
+        self.sent = 0  # replies expected for what was written so far
         self.answered = 0  # replies read so far
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -103,7 +134,7 @@ class PipelinedReads:
         self._replies: _Replies | None = None
         self._connecting: asyncio.Task[_Replies] | None = None
         self._unsent: list[bytes] = []
-        self._unsent_waiters: list[asyncio.Future[Any]] = []
+        self._unsent_waiters: list[Waiter] = []
         self._closed = False
 
     def send(self, command: bytes) -> Awaitable[Any]:
@@ -123,17 +154,45 @@ class PipelinedReads:
         async with asyncio.timeout(self._timeout):
             return await self._enqueue(await self._connected(), command)
 
+    def send_many(self, commands: bytes, count: int) -> Awaitable[list[Any]]:
+        """Send `count` packed commands as one read; await the list of their replies.
+
+        A plain function returning one future, as `send` does."""
+        if self._closed:
+            raise RedisConnectionError("the reads of a closed backend")
+        replies = self._replies
+        if replies is None or replies.lost:
+            return self._send_many_when_connected(commands, count)
+        return self._enqueue_many(replies, commands, count)
+
+    async def _send_many_when_connected(self, commands: bytes, count: int) -> list[Any]:
+        async with asyncio.timeout(self._timeout):
+            return await self._enqueue_many(await self._connected(), commands, count)
+
+    def _enqueue_many(
+        self, replies: _Replies, commands: bytes, count: int
+    ) -> asyncio.Future[list[Any]]:
+        collected = _Collected(replies.loop.create_future(), count)
+        self._unsent.append(commands)
+        # The same collector waits for each of the replies, in the queue's order.
+        self._unsent_waiters.extend([collected] * count)
+        self._schedule_flush(replies)
+        return collected.future
+
     def _enqueue(self, replies: _Replies, command: bytes) -> asyncio.Future[Any]:
         waiter = replies.loop.create_future()
         self._unsent.append(command)
         self._unsent_waiters.append(waiter)
+        self._schedule_flush(replies)
+        return waiter
+
+    def _schedule_flush(self, replies: _Replies) -> None:
         if len(self._unsent) == 1:
             if replies.waiting:
                 # Written on the next loop turn, with every read asked for until then.
                 replies.loop.call_soon(self._flush)
             else:
                 self._flush()  # nothing in flight: a lone read goes at once
-        return waiter
 
     def _flush(self) -> None:
         commands, self._unsent = self._unsent, []
@@ -146,7 +205,7 @@ class PipelinedReads:
             return
         replies.waiting.extend(waiters)
         replies.transport.write(b"".join(commands))
-        replies.sent += len(commands)
+        replies.sent += len(waiters)  # one reply per waiter; a read may send several commands
         replies.loop.call_later(self._timeout, self._check_answered, replies, replies.sent)
 
     def _check_answered(self, replies: _Replies, sent: int) -> None:

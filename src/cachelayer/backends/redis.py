@@ -89,6 +89,13 @@ class RedisBackend:
         # What prepare_read built: bytes. No cast(): a function call, on every hit.
         return self._reads.send(prepared)  # type: ignore[arg-type]
 
+    def prepare_head_read(self, key: str, size: int, keys: Sequence[str]) -> bytes:
+        return pack_command("GETRANGE", key, "0", str(size - 1)) + pack_command("MGET", *keys)
+
+    def read_head(self, prepared: PreparedRead) -> Awaitable[list[Any]]:
+        # GETRANGE and MGET written together, as one read of the pipelined connection.
+        return self._reads.send_many(prepared, 2)  # type: ignore[arg-type]
+
     async def set(self, key: str, value: bytes, ttl_ms: int) -> None:
         async with self._in_flight:
             await self.client.set(key, value, px=ttl_ms)
