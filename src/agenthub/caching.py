@@ -76,15 +76,18 @@ def build_cache(settings: Settings) -> Cache:
     timeout = settings.CACHE_TIMEOUT_MS / 1000
     url = redis_url(settings)
     backend: MemoryBackend | RedisBackend
+    copies = 0  # the in-process backend's values are in process already
     if url is None:
         backend = MemoryBackend(max_bytes=settings.CACHE_MEMORY_MAX_BYTES)
     else:
         backend = RedisBackend.from_url(url, timeout=timeout)
+        copies = settings.CACHE_COPY_MAX_BYTES
     return Cache(
         backend,
         prefix=settings.CACHE_PREFIX,
         timeout=timeout,
         breaker_threshold=settings.CACHE_BREAKER_THRESHOLD,
+        copies_max_bytes=copies,
     )
 
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     CACHE_BREAKER_THRESHOLD: int = Field(3, ge=1, le=1000)
     # Bound of the in-process cache used when no Redis is configured.
     CACHE_MEMORY_MAX_BYTES: int = Field(64 * 1024 * 1024, ge=1024)
+    # With Redis: bytes of payload copies each process keeps, so that a hit reads only
+    # the entry's head from Redis (its digest and generations), not the payload; 0: off.
+    CACHE_COPY_MAX_BYTES: int = Field(64 * 1024 * 1024, ge=0)
     # How often each instance delivers invalidations another instance could not.
     CACHE_OUTBOX_POLL_SECONDS: float = Field(1.0, gt=0, le=3600)
 

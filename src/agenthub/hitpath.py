@@ -158,15 +158,14 @@ class HitPath:
         try:
             # Counted below only if served: a miss or a stale principal falls through to
             # the route, whose read-through counts what it finds.
-            values = await cache.read_prepared(lookup)
+            current, also = await cache.read_current(lookup)
         except CacheUnavailable:
             return False
-        if values[lookup.split] != auth_token:  # the first key after the entry's
+        if also[0] != auth_token:
             # A token of the organization was revoked since this principal was cached:
             # forget it; the route authenticates against the database (and re-caches).
             self._principals.discard(token_hash)
             return False
-        current = cache.current_payload(lookup, values)
         if current is None:
             return False  # a miss: the route loads and stores it
         cache.record_hit(lookup.entry.key)

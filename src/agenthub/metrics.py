@@ -30,6 +30,7 @@ _COUNTERS = {
     "errors": "Cache backend calls that failed or timed out.",
     "bypassed": "Cache backend calls skipped because the breaker was open.",
     "unreadable": "Entries of another format version or corrupt, treated as misses.",
+    "copy_hits": "Hits served from the process's payload copy after reading only the head.",
 }
 
 
@@ -51,6 +52,12 @@ class CacheCollector(Collector):
         opened = CounterMetricFamily("agenthub_cache_breaker_opened", "Times the breaker opened.")
         opened.add_metric([], self.caching.cache.breaker.times_opened)
         yield opened
+        copies = self.caching.cache.copies
+        kept = GaugeMetricFamily(
+            "agenthub_cache_copy_bytes", "Bytes of payload copies this process keeps."
+        )
+        kept.add_metric([], float(copies.used if copies is not None else 0))
+        yield kept
 
 
 def build_registry(caching: Caching) -> CollectorRegistry:

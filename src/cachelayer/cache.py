@@ -32,12 +32,15 @@ import orjson
 
 from cachelayer.backends.base import Backend, PreparedRead
 from cachelayer.breaker import CircuitBreaker, RecoveryHook
+from cachelayer.copies import Copy, PayloadCopies
 from cachelayer.envelope import (
     TOKEN_SIZE,
     Codec,
     UnreadableEnvelope,
+    digest_if_current,
     etag_of,
     etag_of_digest,
+    head_size,
     open_envelope,
     payload_digest,
     payload_if_current,
@@ -111,6 +114,7 @@ class PreparedLookup:
     entry: Entry
     split: int  # values[:split] are the entry and its generation tokens, the rest `also`
     read: PreparedRead
+    head: PreparedRead | None  # the same read with the entry's head only (payload copies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,7 @@ class Cache:
         breaker_threshold: int = 3,
         generation_ttl: float = 86400.0,
         warning_interval: float = 10.0,
+        copies_max_bytes: int = 0,
     ) -> None:
         self.backend = backend
         self.keys = KeySpace(prefix)
@@ -161,6 +166,9 @@ class Cache:
         self.counters = CacheStats()
         self._flights: SingleFlight[_Filled] = SingleFlight()
         self._warn = RateLimitedLogger(logger, warning_interval)
+        # Payloads kept in process so that `read_current` reads only their heads: worth
+        # it when the backend is across a network (see cachelayer.copies).
+        self.copies = PayloadCopies(copies_max_bytes) if copies_max_bytes > 0 else None
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -216,7 +224,13 @@ class Cache:
     def prepare(self, entry: Entry, also: Sequence[str] = ()) -> PreparedLookup:
         """A lookup of entry (and of the extra keys) to make many times: `read_prepared`."""
         keys = [entry.key, *entry.generations, *also]
-        return PreparedLookup(entry, 1 + len(entry.generations), self.backend.prepare_read(keys))
+        head = None
+        if self.copies is not None:
+            size = head_size(len(entry.generations))
+            head = self.backend.prepare_head_read(entry.key, size, keys[1:])
+        return PreparedLookup(
+            entry, 1 + len(entry.generations), self.backend.prepare_read(keys), head
+        )
 
     async def lookup(self, entry: Entry, also: Sequence[str] = ()) -> Lookup:
         """Read an entry, its generation tokens and any extra keys in one round trip,
@@ -241,26 +255,67 @@ class Cache:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("Cache HIT %s", key, extra={"cache_key": key})
 
-    async def read_prepared(self, prepared: PreparedLookup) -> list[bytes | None]:
+    def read_prepared(self, prepared: PreparedLookup) -> Awaitable[list[bytes | None]]:
         """The raw values of a prepared lookup, in one round trip: the entry's stored
         bytes, its generation tokens, then the extra keys (from `prepared.split` on).
 
-        The parts of `lookup`, for a hot path that builds no objects it does not send:
-        check the values with `current_payload`, count with `record_hit`.
+        Check the values with `current_payload`; count a hit with `record_hit`.
         """
+        return self._read(self.backend.read, prepared.read)
+
+    async def read_current(
+        self, prepared: PreparedLookup
+    ) -> tuple[Copy | None, Sequence[bytes | None]]:
+        """(payload, digest) of the entry if it is current, else None; and the values of
+        the extra keys read with it (`also`), in one round trip.
+
+        With payload copies, an entry this process has read before is checked by its
+        head alone and served from the copy when the head names the copy's digest; an
+        entry stored again since then takes a second round trip, once per process.
+        """
+        copies = self.copies
+        split = prepared.split
+        if copies is not None and prepared.head is not None:
+            kept = copies.get(prepared.entry.key)
+            if kept is not None:
+                head, values = await self._read(self.backend.read_head, prepared.head)
+                # values: the generation tokens, then `also` (the head stands for the entry)
+                digest = self._current_digest(head, values[: split - 1])
+                if digest == kept[1]:
+                    self.counters.copy_hits += 1
+                    return kept, values[split - 1 :]
+                copies.discard(prepared.entry.key)
+                if digest is None:
+                    return None, values[split - 1 :]  # stale or gone: a miss
+        values = await self.read_prepared(prepared)
+        current = self.current_payload(prepared, values)
+        if current is not None and copies is not None:
+            copies.put(prepared.entry.key, current)
+        return current, values[split:]
+
+    async def _read(
+        self, read: Callable[[PreparedRead], Awaitable[list[Any]]], prepared: PreparedRead
+    ) -> list[Any]:
         if not self.backend.reads_have_deadline:
-            return await self._call("get", lambda: self.backend.read(prepared.read))
+            return await self._call("get", lambda: read(prepared))
         # `_call` without its deadline: the backend fails the read by itself, and a
         # timer per read is a share of a hit's cost.
         if not self.breaker.is_closed:
             self.counters.bypassed += 1
             raise CacheUnavailable("get")
         try:
-            values = await self.backend.read(prepared.read)
+            values = await read(prepared)
         except Exception as exc:
             raise self._failed("get", exc) from exc
         self.breaker.record_success()
         return values
+
+    def _current_digest(self, head: bytes | None, tokens: Sequence[bytes | None]) -> bytes | None:
+        try:
+            return digest_if_current(head or b"", tokens)
+        except UnreadableEnvelope:
+            self.counters.unreadable += 1
+            return None
 
     def current_payload(
         self, prepared: PreparedLookup, values: Sequence[bytes | None]
@@ -454,6 +509,8 @@ class Cache:
 
     async def clear(self) -> int:
         """Delete this cache's keys, and nothing else in a shared Redis."""
+        if self.copies is not None:
+            self.copies.clear()  # not needed to be correct (heads are checked): memory back
         return await self._delete_matching(self.keys.pattern("*"))
 
     async def _delete_matching(self, pattern: str) -> int:
@@ -475,6 +532,8 @@ class Cache:
             "enabled": self.is_enabled(),
             "breaker": self.breaker.state.value,
             "hitRatio": round(self.counters.hit_ratio, 4),
+            "copies": 0 if self.copies is None else len(self.copies),
+            "copyBytes": 0 if self.copies is None else self.copies.used,
             **self.backend.describe(),
             **self.counters.as_dict(),
         }

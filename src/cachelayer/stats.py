@@ -19,6 +19,7 @@ class CacheStats:
     errors: int = 0  # backend calls that failed or timed out
     bypassed: int = 0  # calls skipped because the breaker was open
     unreadable: int = 0  # entries of another format version or corrupt: treated as misses
+    copy_hits: int = 0  # hits served from a payload copy after reading only the head
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -190,6 +190,8 @@ async def test_stats_lists_every_counter(unreliable: tuple[Cache, Unreliable]) -
         "enabled",
         "breaker",
         "hitRatio",
+        "copies",
+        "copyBytes",
         "backend",
         "keys",
         "usedBytes",
@@ -207,6 +209,7 @@ async def test_stats_lists_every_counter(unreliable: tuple[Cache, Unreliable]) -
         "errors",
         "bypassed",
         "unreadable",
+        "copy_hits",
     }
     assert stats["hitRatio"] == 0.0
 
