@@ -71,8 +71,12 @@ def _head_to_head_ratios(
 def _cpu_us(data: dict[str, Any]) -> float | None:
     """The server CPU time per request, in microseconds: the median over the rounds, or
     the one run's for a server measured once."""
+    return _median_of_runs(data, "server_cpu_us")
+
+
+def _median_of_runs(data: dict[str, Any], field: str) -> float | None:
     runs = data.get("rounds") or [data.get("hit") or {}]
-    measured = [float(run["server_cpu_us"]) for run in runs if run.get("server_cpu_us")]
+    measured = [float(run[field]) for run in runs if run.get(field) is not None]
     return statistics.median(measured) if measured else None
 
 
@@ -525,6 +529,7 @@ def comparison_rows(results: dict[str, Any]) -> list[list[str]]:
                 _rps_vs(results, name, data, "raw_redis"),
                 _rps_vs(results, name, data, "raw_pipelined"),
                 _us(_cpu_us(data)),
+                _rps(_median_of_runs(data, "redis_bytes_out_per_request")),
                 ", ".join(_rps(run.get("requests_per_second")) for run in data.get("rounds", []))
                 or "–",
             ]
@@ -543,6 +548,7 @@ COMPARISON_HEADER = [
     "req/s vs raw ASGI + GET",
     "req/s vs raw ASGI + pipelined read",
     "server CPU µs per request",
+    "bytes Redis sent per request",
     "req/s of each round",
 ]
 
@@ -747,6 +753,10 @@ round). "server CPU µs per request" is the user + system CPU time of the server
 process during a wrk run over the requests it answered (median of the rounds): what a
 request costs the server. Each server keeps one core busy under wrk, so it mirrors the
 throughput, and it moves with the machine's speed as much: {_cpu_spread(results)}.
+"bytes Redis sent per request" is the growth of Redis's `total_net_output_bytes` during
+the run over the requests answered (median of the rounds): what a request costs the link
+to Redis. agenthub's hits read only the entry's head once the process holds a copy of the
+payload (docs/caching.md, "Payload copies"); the yardsticks read the whole page.
 
 {_table(COMPARISON_HEADER, comparison_rows(results))}
 

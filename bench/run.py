@@ -286,14 +286,22 @@ class Harness:
 
     def wrk_run(self, server: Server, path: str, rotate: list[str] | None = None) -> WrkResult:
         cpu_before = server.cpu_seconds()
+        redis_before = self.redis_bytes_out()
         result = run_wrk(server.base_url + path, self.wrk, self.headers, rotate)
         if result.requests:
             cpu = server.cpu_seconds() - cpu_before
             result.server_cpu_us = round(cpu / result.requests * 1e6, 1)
+            sent = self.redis_bytes_out() - redis_before
+            result.redis_bytes_out_per_request = round(sent / result.requests, 1)
         bad = {k: v for k, v in result.errors.items() if v}
         if bad:
             self.notes.append(f"{server.name} {path}: wrk errors {bad}")
         return result
+
+    def redis_bytes_out(self) -> int:
+        """Redis's count of the bytes it has sent, to every client (the servers not under
+        test sit idle during a wrk run)."""
+        return int(self.redis.info("stats")["total_net_output_bytes"])
 
     def warm_up(self, server: Server, path: str) -> None:
         """A short wrk run whose figures are dropped: the first run of a fresh process

@@ -99,6 +99,9 @@ class WrkResult:
     # CPU time the server process spent per answered request during the run (user +
     # system): what a request costs the server, whatever share of the machine it got.
     server_cpu_us: float | None = None
+    # Bytes the Redis server sent (to anyone) per answered request during the run: what
+    # a request costs the network between the server and Redis.
+    redis_bytes_out_per_request: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
