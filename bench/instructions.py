@@ -6,12 +6,16 @@ runs agenthub's app in-process (a temporary SQLite file with the demo data, the 
 on Redis under a prefix of its own) and counts, with valgrind's callgrind, the
 instructions of:
 
-* `hit`: one `GET /api/agents` answered by the hit path, through the app's ASGI entry;
-* `read`: the same one pipelined read through agenthub's Redis backend and the same two
-  ASGI messages, with nothing else (what `bench/raw_pipelined_app.py` does per request).
+* `hit`: one `GET /api/agents` answered by the hit path, through the app's ASGI entry
+  (with the payload copy it keeps: a read of the entry's head, not of the page);
+* `read`: one pipelined read of a page of that size through agenthub's Redis backend and
+  the same two ASGI messages, with nothing else (what `bench/raw_pipelined_app.py` does
+  per request).
 
 Both send to a no-op `send`, so the server's own work (uvicorn, sockets) is left out:
-the difference is what authenticating, scoping and checking the generations cost. Each
+the difference is what authenticating, scoping, checking the generations and the copy
+cost in user space (the kernel's copies of the page, which the head read saves, are
+not counted by callgrind). Each
 is counted twice, over N and 3N requests after a warm-up, with instrumentation switched
 on after the warm-up (`callgrind_control -i on`); the per-request figure is the
 difference over 2N, which cancels what runs after the loop (shutdown).
