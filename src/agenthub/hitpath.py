@@ -7,9 +7,10 @@ is answered here only when all of this holds, else it goes on to the app untouch
   authentication path), so there is no database query;
 * its query parameters validate with the endpoint's own query model, and the entry is
   built by the same function the route's read-through uses (the keys cannot drift);
-* one round trip reads the entry, its generation tokens and the organization's auth
-  generation, and the entry is current and the principal's auth generation unchanged
-  (a revoked token falls through and fails on the normal path).
+* one round trip reads the entry (only its head when the process keeps a copy of its
+  payload), its generation tokens and the organization's auth generation, and the entry
+  is current and the principal's auth generation unchanged (a revoked token falls
+  through and fails on the normal path).
 
 The answer is the stored bytes with the route's own headers (ETag, X-Cache, 304).
 """
