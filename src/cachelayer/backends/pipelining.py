@@ -23,8 +23,8 @@ import asyncio
 import collections
 import contextlib
 import socket
-from collections.abc import Awaitable
-from typing import Any, Protocol, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar, cast
 
 import hiredis
 from redis.asyncio import ConnectionPool
@@ -32,6 +32,8 @@ from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+T = TypeVar("T")
 
 
 def pack_command(*parts: str | bytes) -> bytes:
@@ -146,13 +148,8 @@ class PipelinedReads:
             raise RedisConnectionError("the reads of a closed backend")
         replies = self._replies
         if replies is None or replies.lost:
-            return self._send_when_connected(command)
+            return self._when_connected(lambda live: self._enqueue(live, command))
         return self._enqueue(replies, command)
-
-    async def _send_when_connected(self, command: bytes) -> Any:
-        # Connecting and reading share one deadline: a read never pays two.
-        async with asyncio.timeout(self._timeout):
-            return await self._enqueue(await self._connected(), command)
 
     def send_many(self, commands: bytes, count: int) -> Awaitable[list[Any]]:
         """Send `count` packed commands as one read; await the list of their replies.
@@ -162,12 +159,13 @@ class PipelinedReads:
             raise RedisConnectionError("the reads of a closed backend")
         replies = self._replies
         if replies is None or replies.lost:
-            return self._send_many_when_connected(commands, count)
+            return self._when_connected(lambda live: self._enqueue_many(live, commands, count))
         return self._enqueue_many(replies, commands, count)
 
-    async def _send_many_when_connected(self, commands: bytes, count: int) -> list[Any]:
+    async def _when_connected(self, enqueue: Callable[[_Replies], Awaitable[T]]) -> T:
+        # Connecting and reading share one deadline: a read never pays two.
         async with asyncio.timeout(self._timeout):
-            return await self._enqueue_many(await self._connected(), commands, count)
+            return await enqueue(await self._connected())
 
     def _enqueue_many(
         self, replies: _Replies, commands: bytes, count: int
